@@ -1,0 +1,132 @@
+"""Credentials (dlt configspecs) and the access-token providers built from them.
+
+Two kinds of credentials are accepted under ``[sources.linkedin_leads.credentials]``:
+an OAuth refresh token with its client (the access token is fetched and
+refreshed as needed), or a plain access token (valid 60 days, not refreshable).
+"""
+
+from typing import Any, ClassVar, List, Optional, Union
+
+import dlt
+from dlt.common.configuration.specs import CredentialsConfiguration, configspec
+from dlt.common.typing import TSecretStrValue
+from dlt.sources.helpers.requests import Session
+
+from .exceptions import LinkedInAuthError
+from .settings import DEFAULT_TOKEN_URL
+
+
+@configspec
+class LinkedInOAuthCredentials(CredentialsConfiguration):
+    """OAuth 2.0 refresh-token credentials of an approved LinkedIn app.
+
+    The member who authorized the app needs the scopes
+    ``r_marketing_leadgen_automation`` and ``r_ads`` (and ``r_organization_admin``
+    for organic leads).
+    """
+
+    client_id: str = dlt.config.value
+    client_secret: TSecretStrValue = dlt.secrets.value
+    refresh_token: TSecretStrValue = dlt.secrets.value
+    token_url: str = DEFAULT_TOKEN_URL
+
+    __config_gen_annotations__: ClassVar[List[str]] = ["client_id", "client_secret", "refresh_token"]
+
+
+@configspec
+class LinkedInAccessTokenCredentials(CredentialsConfiguration):
+    """A 3-legged member access token (LinkedIn issues them for 60 days)."""
+
+    access_token: TSecretStrValue = dlt.secrets.value
+
+    __config_gen_annotations__: ClassVar[List[str]] = ["access_token"]
+
+
+LinkedInCredentials = Union[LinkedInOAuthCredentials, LinkedInAccessTokenCredentials]
+
+
+class AccessTokenProvider:
+    """Hands out the current access token and renews it when LinkedIn says it expired."""
+
+    can_refresh: bool = False
+
+    def token(self) -> str:
+        """Returns the access token to send."""
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        """Obtains a new access token, or raises ``LinkedInAuthError`` if it cannot."""
+        raise NotImplementedError
+
+
+class StaticTokenProvider(AccessTokenProvider):
+    """A fixed access token: when it expires the member must authorize again."""
+
+    def __init__(self, credentials: LinkedInAccessTokenCredentials) -> None:
+        self._token = credentials.access_token
+
+    def token(self) -> str:
+        return self._token
+
+    def refresh(self) -> None:
+        raise LinkedInAuthError(
+            "The LinkedIn access token in `sources.linkedin_leads.credentials.access_token` "
+            "has expired (LinkedIn access tokens live 60 days). Generate a new one in the "
+            "LinkedIn developer portal, or configure `client_id`, `client_secret` and "
+            "`refresh_token` instead so the source renews it by itself."
+        )
+
+
+class RefreshTokenProvider(AccessTokenProvider):
+    """Fetches access tokens from LinkedIn's token endpoint with a refresh token."""
+
+    can_refresh = True
+
+    def __init__(self, credentials: LinkedInOAuthCredentials, session: Session) -> None:
+        self._credentials = credentials
+        self._session = session
+        self._token: Optional[str] = None
+
+    def token(self) -> str:
+        if self._token is None:
+            self.refresh()
+        assert self._token is not None
+        return self._token
+
+    def refresh(self) -> None:
+        creds = self._credentials
+        response = self._session.post(
+            creds.token_url,
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": creds.refresh_token,
+                "client_id": creds.client_id,
+                "client_secret": creds.client_secret,
+            },
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        body: Any
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
+            error = body.get("error") if isinstance(body, dict) else None
+            description = body.get("error_description") if isinstance(body, dict) else None
+            raise LinkedInAuthError(
+                f"LinkedIn's token endpoint {creds.token_url} refused the refresh token "
+                f"(HTTP {response.status_code}, {error or 'no error code'}: "
+                f"{description or 'no description'}). Refresh tokens live 365 days from the "
+                "first authorization and do not slide: have the member authorize the app again "
+                "and put the new `refresh_token` in "
+                "`sources.linkedin_leads.credentials.refresh_token`; check `client_id` and "
+                "`client_secret` too."
+            )
+        self._token = str(body["access_token"])
+
+
+def make_token_provider(credentials: LinkedInCredentials, session: Session) -> AccessTokenProvider:
+    """Builds the token provider that fits the resolved credentials."""
+    if isinstance(credentials, LinkedInOAuthCredentials):
+        return RefreshTokenProvider(credentials, session)
+    return StaticTokenProvider(credentials)

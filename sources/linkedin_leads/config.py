@@ -1,0 +1,250 @@
+"""Validation of the source's settings, done before any request is sent.
+
+Every error names the setting, the value and the fix (``LinkedInConfigError``).
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable, List, Optional, Tuple, Union
+
+from dlt.common import logger
+
+from .exceptions import LinkedInConfigError
+from .restli import urn
+from .settings import (
+    LEAD_TYPES_BY_OWNER,
+    MAX_PAGE_SIZE,
+    MIN_PAGE_SIZE,
+    ORGANIZATION,
+    RETENTION_DAYS,
+    SPONSORED_ACCOUNT,
+    TEST_LEADS_MODES,
+)
+
+# str first: dlt hands values from TOML and environment variables over as strings
+# (a TOML list arrives as its JSON text), which _split parses
+IdsSetting = Optional[Union[str, int, List[Union[int, str]]]]
+LeadTypesSetting = Optional[Union[str, List[str]]]
+
+_URN = re.compile(r"^urn:li:(\w+):(\d+)$")
+_VERSION = re.compile(r"^(\d{4})(\d{2})(\.\d{2})?$")
+
+
+@dataclass(frozen=True)
+class Owner:
+    """An ad account or organization whose leads are read, with its lead types."""
+
+    kind: str
+    """``sponsoredAccount`` or ``organization``: the key of LinkedIn's owner union."""
+    id: int
+    lead_types: Tuple[str, ...]
+
+    @property
+    def urn(self) -> str:
+        return urn(self.kind, self.id)
+
+    @property
+    def restli(self) -> dict[str, str]:
+        """The owner union as the ``owner`` finder parameter."""
+        return {self.kind: self.urn}
+
+
+def _split(value: Any) -> List[Any]:
+    if value is None:
+        return []
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            pass  # split below; a bad item gets a clear error from the caller
+    if isinstance(value, (int, str)):
+        value = [value]
+    items: List[Any] = []
+    for item in value:
+        if isinstance(item, str):
+            items.extend(part for part in re.split(r"[\s,;\[\]\"']+", item) if part)
+        else:
+            items.append(item)
+    return items
+
+
+def parse_ids(setting: str, value: IdsSetting, kind: str) -> List[int]:
+    """Parses ids given as ints, numeric strings or URNs of ``kind``, listed or separated.
+
+    Raises:
+        LinkedInConfigError: For anything that is not an id or a URN of the right type.
+    """
+    ids: List[int] = []
+    for item in _split(value):
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise LinkedInConfigError(setting, value, f"{item!r} is not an id.")
+        if isinstance(item, int):
+            number = item
+        elif item.isdigit():
+            number = int(item)
+        else:
+            match = _URN.match(item)
+            if not match:
+                raise LinkedInConfigError(
+                    setting,
+                    value,
+                    f"{item!r} is neither a numeric id nor a URN; write e.g. 512345678 or "
+                    f"urn:li:{kind}:512345678.",
+                )
+            if match.group(1) != kind:
+                raise LinkedInConfigError(
+                    setting,
+                    value,
+                    f"{item!r} is a URN of type {match.group(1)}, but `{setting}` takes urn:li:{kind}:N ids.",
+                )
+            number = int(match.group(2))
+        if number <= 0:
+            raise LinkedInConfigError(setting, value, f"{item!r} is not a positive id.")
+        if number not in ids:
+            ids.append(number)
+    return ids
+
+
+def parse_lead_types(value: LeadTypesSetting) -> Optional[Tuple[str, ...]]:
+    """Parses ``lead_types``; ``None`` means each owner kind's default types."""
+    items = _split(value)
+    if not items:
+        return None
+    known = {t for types in LEAD_TYPES_BY_OWNER.values() for t in types}
+    result: List[str] = []
+    for item in items:
+        name = str(item).strip().upper()
+        if name not in known:
+            raise LinkedInConfigError(
+                "lead_types",
+                value,
+                f"{item!r} is not a LinkedIn lead type; use any of {', '.join(sorted(known))}.",
+            )
+        if name not in result:
+            result.append(name)
+    return tuple(result)
+
+
+def plan_owners(
+    account_ids: IdsSetting, organization_ids: IdsSetting, lead_types: LeadTypesSetting
+) -> List[Owner]:
+    """Returns the owners to read, each with the lead types that fit its kind.
+
+    Raises:
+        LinkedInConfigError: If no owner is configured, or a lead type fits no owner.
+    """
+    accounts = parse_ids("account_ids", account_ids, SPONSORED_ACCOUNT)
+    organizations = parse_ids("organization_ids", organization_ids, ORGANIZATION)
+    wanted = parse_lead_types(lead_types)
+    owners: List[Owner] = []
+    for kind, ids in ((SPONSORED_ACCOUNT, accounts), (ORGANIZATION, organizations)):
+        types = LEAD_TYPES_BY_OWNER[kind]
+        if wanted is not None:
+            types = tuple(t for t in wanted if t in types)
+        owners.extend(Owner(kind, owner_id, types) for owner_id in ids if types)
+    if not accounts and not organizations:
+        raise LinkedInConfigError(
+            "account_ids",
+            account_ids,
+            "no owner to read. Set `account_ids` (ad account ids) and/or `organization_ids` "
+            "(company page ids) under [sources.linkedin_leads] in .dlt/config.toml, or "
+            "SOURCES__LINKEDIN_LEADS__ACCOUNT_IDS in the environment.",
+        )
+    if wanted is not None:
+        kinds = {SPONSORED_ACCOUNT: accounts, ORGANIZATION: organizations}
+        for lead_type in wanted:
+            if not any(lead_type in LEAD_TYPES_BY_OWNER[k] and ids for k, ids in kinds.items()):
+                needs = (
+                    "account_ids"
+                    if lead_type in LEAD_TYPES_BY_OWNER[SPONSORED_ACCOUNT]
+                    else "organization_ids"
+                )
+                raise LinkedInConfigError(
+                    "lead_types",
+                    lead_types,
+                    f"lead type {lead_type} is read from `{needs}`, and none is configured; "
+                    f"add {needs} or remove {lead_type}.",
+                )
+    return owners
+
+
+def parse_start_date(value: Optional[Union[str, date, datetime]], now: datetime) -> datetime:
+    """Parses ``start_date`` (a date or ISO datetime; naive means UTC).
+
+    ``None`` means LinkedIn's retention: ``now`` minus 365 days.
+
+    Raises:
+        LinkedInConfigError: If unparseable or in the future.
+    """
+    if value is None or value == "":
+        return now - timedelta(days=RETENTION_DAYS)
+    parsed: datetime
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise LinkedInConfigError(
+                "start_date",
+                value,
+                "write a date or an ISO 8601 datetime, e.g. 2026-01-31 or 2026-01-31T08:00:00Z.",
+            ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed.astimezone(timezone.utc)
+    if parsed > now:
+        raise LinkedInConfigError(
+            "start_date", value, f"it is in the future (now is {now.isoformat()}); use a past date."
+        )
+    if parsed < now - timedelta(days=RETENTION_DAYS):
+        logger.warning(
+            f"start_date {parsed.isoformat()} is older than LinkedIn's {RETENTION_DAYS}-day lead "
+            "retention: LinkedIn returns no leads older than that."
+        )
+    return parsed
+
+
+def check_choice(setting: str, value: str, choices: Iterable[str]) -> str:
+    """Returns ``value`` lowercased if it is one of ``choices``."""
+    options = tuple(choices)
+    normalized = str(value).strip().lower()
+    if normalized not in options:
+        raise LinkedInConfigError(setting, value, f"use one of {', '.join(options)}.")
+    return normalized
+
+
+def check_test_leads(value: str) -> str:
+    """Validates ``test_leads``: include, exclude or only."""
+    return check_choice("test_leads", value, TEST_LEADS_MODES)
+
+
+def check_page_size(value: int) -> int:
+    """Validates ``page_size`` against the range LinkedIn accepts."""
+    if isinstance(value, bool) or not isinstance(value, int) or not (MIN_PAGE_SIZE <= value <= MAX_PAGE_SIZE):
+        raise LinkedInConfigError(
+            "page_size", value, f"use a whole number from {MIN_PAGE_SIZE} to {MAX_PAGE_SIZE}."
+        )
+    return value
+
+
+def check_api_version(value: str) -> str:
+    """Validates ``api_version``: ``YYYYMM`` or ``YYYYMM.RR``."""
+    match = _VERSION.match(str(value).strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise LinkedInConfigError("api_version", value, "write LinkedIn's version as YYYYMM, e.g. 202609.")
+    return str(value).strip()
+
+
+def check_base_url(value: str) -> str:
+    """Validates ``base_url``: an http(s) URL."""
+    text = str(value).strip()
+    if not re.match(r"^https?://[^\s/]+", text):
+        raise LinkedInConfigError(
+            "base_url", value, "use an http(s) URL such as https://api.linkedin.com/rest."
+        )
+    return text.rstrip("/")

@@ -1,0 +1,540 @@
+"""The emulator's HTTP server: a strict stand-in for LinkedIn's Lead Sync API and OAuth.
+
+It runs on 127.0.0.1 in a thread of the calling process. Strict where LinkedIn is:
+Rest.li 2.0 parsing of the raw query string, the three required headers, active
+``LinkedIn-Version`` months (426 otherwise), bearer tokens (401 with LinkedIn's
+codes), owner roles (403), and LinkedIn's error bodies. Unkind where LinkedIn may
+be: short pages, a wrong or absent ``paging.total``, results in no time order.
+Faults (statuses, delays, resets, truncated bodies) are injected on demand.
+"""
+
+import json
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from urllib.parse import parse_qs
+
+from .data import DAY_MS, ORGANIC_TYPES, SPONSORED, Dataset, Lead, owner_urn
+from .restli_parser import RestliSyntaxError, parse_projection, parse_value, split_query
+
+
+def active_versions(today: datetime, months: int = 12) -> Set[str]:
+    """Every ``YYYYMM`` from ``months`` before ``today`` to ``today``, Decembers excepted."""
+    versions: Set[str] = set()
+    year, month = today.year, today.month
+    for _ in range(months + 1):
+        if month != 12:
+            versions.add(f"{year:04d}{month:02d}")
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+    return versions
+
+
+@dataclass
+class Fault:
+    """A fault served instead of (or before) the real answer to matching requests.
+
+    Attributes:
+        path: A substring of the request path the fault applies to ("" for all).
+        status: The status to answer with (None: answer normally, after ``delay``).
+        body: The body; a dict is sent as JSON, bytes as is.
+        headers: Extra response headers (e.g. ``Retry-After``).
+        times: How many matching requests get it.
+        delay: Seconds to wait before answering.
+        action: ``reset`` closes the connection without an answer; ``truncate``
+            sends the real answer cut in half.
+        after: Matching requests to let through first.
+    """
+
+    path: str = ""
+    status: Optional[int] = None
+    body: Any = None
+    headers: Dict[str, str] = field(default_factory=dict)
+    times: int = 1
+    delay: float = 0.0
+    action: Optional[str] = None
+    after: int = 0
+
+
+@dataclass
+class RequestRecord:
+    method: str
+    path: str
+    query: str
+    status: int
+
+
+@dataclass
+class Token:
+    member: str
+    expired: bool = False
+    uses_left: Optional[int] = None
+
+
+def _error(status: int, code: str, message: str, service_code: Optional[int] = None) -> Dict[str, Any]:
+    body: Dict[str, Any] = {"status": status, "code": code, "message": message}
+    if service_code is not None:
+        body["serviceErrorCode"] = service_code
+    return body
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: Dict[str, Any]) -> None:
+        super().__init__(body.get("message"))
+        self.status = status
+        self.body = body
+
+
+def _illegal(message: str) -> ApiError:
+    return ApiError(400, _error(400, "ILLEGAL_ARGUMENT", message))
+
+
+class LinkedInEmulator:
+    """LinkedIn's Lead Sync API on 127.0.0.1.
+
+    Use as a context manager, or call ``start()`` and ``stop()``. ``base_url`` and
+    ``token_url`` are set once started.
+
+    Args:
+        data: What to serve.
+        now: The emulator's clock for retention and versions (default: real time).
+        max_count: The largest ``count`` accepted (400 above it).
+        short_pages: Cut some pages short while more records remain.
+        total: ``wrong`` (the page length), ``exact`` or ``absent``.
+        range_start_inclusive / range_end_inclusive: ``submittedAtTimeRange`` bounds.
+        limited_false_excludes_tests: Whether ``limitedToTestLeads=false`` drops test leads.
+        retention_days: Leads older than this are not returned, by lead type.
+    """
+
+    def __init__(
+        self,
+        data: Optional[Dataset] = None,
+        *,
+        now: Optional[Callable[[], int]] = None,
+        max_count: int = 1000,
+        short_pages: bool = True,
+        total: str = "wrong",
+        range_start_inclusive: bool = True,
+        range_end_inclusive: bool = False,
+        limited_false_excludes_tests: bool = False,
+        retention_days: Optional[Dict[str, int]] = None,
+        versions: Optional[Set[str]] = None,
+    ) -> None:
+        self.data = data or Dataset()
+        self.now_ms: Callable[[], int] = now or (lambda: int(time.time() * 1000))
+        self.max_count = max_count
+        self.short_pages = short_pages
+        self.total = total
+        self.range_start_inclusive = range_start_inclusive
+        self.range_end_inclusive = range_end_inclusive
+        self.limited_false_excludes_tests = limited_false_excludes_tests
+        self.retention_days = retention_days or {}
+        self.versions = versions or active_versions(
+            datetime.fromtimestamp(self.now_ms() / 1000, tz=timezone.utc)
+        )
+        self.clients: Dict[str, str] = {"test-client": "test-client-secret"}
+        self.refresh_tokens: Dict[str, str] = {"test-refresh-token": "member-1"}
+        self.tokens: Dict[str, Token] = {"test-access-token": Token("member-1")}
+        self.denied: Dict[str, Set[str]] = {}
+        """member -> owner URNs the member has no role on (403)."""
+        self.token_uses: Optional[int] = None
+        """If set, each newly issued access token expires after this many API calls."""
+        self.faults: List[Fault] = []
+        self.requests: List[RequestRecord] = []
+        self._lock = threading.Lock()
+        self._cache: Dict[Tuple[Any, ...], List[Lead]] = {}
+        self._server: Optional[ThreadingHTTPServer] = None
+        self._thread: Optional[threading.Thread] = None
+        self.base_url = ""
+        self.token_url = ""
+
+    # ----------------------------------------------------------------- lifecycle
+    def start(self) -> "LinkedInEmulator":
+        emulator = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.emulator = emulator
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        port = self._server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{port}/rest"
+        self.token_url = f"http://127.0.0.1:{port}/oauth/v2/accessToken"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "LinkedInEmulator":
+        return self.start()
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ controls
+    def add_leads(self, leads: List[Lead]) -> None:
+        """Makes leads visible from now on (late arrivals included)."""
+        with self._lock:
+            self.data.leads.extend(leads)
+            self._cache.clear()
+
+    def inject(self, fault: Fault) -> Fault:
+        """Queues a fault for matching requests."""
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def expire_access_tokens(self) -> None:
+        """Every access token issued so far answers 401 EXPIRED_ACCESS_TOKEN from now on."""
+        with self._lock:
+            for token in self.tokens.values():
+                token.expired = True
+
+    def calls(self, path: str = "") -> List[RequestRecord]:
+        """The API requests received whose path contains ``path`` (OAuth excluded)."""
+        return [r for r in self.requests if path in r.path and r.path.startswith("/rest/")]
+
+    def reset_log(self) -> None:
+        self.requests.clear()
+
+    def visible_leads(self) -> List[Lead]:
+        """Leads within retention: what a complete load of every owner must hold."""
+        now = self.now_ms()
+        return [lead for lead in self.data.leads if self._retained(lead, now)]
+
+    # ------------------------------------------------------------------ internals
+    def _take_fault(self, path: str) -> Optional[Fault]:
+        with self._lock:
+            for fault in self.faults:
+                if fault.path in path and fault.times > 0:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def _retained(self, lead: Lead, now: int) -> bool:
+        days = self.retention_days.get(lead.lead_type, 365)
+        return lead.submitted_at >= now - days * DAY_MS
+
+    def _authenticate(self, authorization: Optional[str]) -> str:
+        if not authorization or not authorization.startswith("Bearer ") or not authorization[7:].strip():
+            raise ApiError(401, _error(401, "EMPTY_ACCESS_TOKEN", "Empty oauth2 access token", 65604))
+        with self._lock:
+            token = self.tokens.get(authorization[7:].strip())
+            if token is None:
+                raise ApiError(401, _error(401, "INVALID_ACCESS_TOKEN", "Invalid access token", 65600))
+            if token.uses_left is not None:
+                if token.uses_left <= 0:
+                    token.expired = True
+                token.uses_left -= 1
+            if token.expired:
+                raise ApiError(
+                    401,
+                    _error(401, "EXPIRED_ACCESS_TOKEN", "The token used in the request has expired", 65602),
+                )
+            return token.member
+
+    def _check_version(self, version: Optional[str], protocol: Optional[str]) -> None:
+        if not version:
+            raise ApiError(
+                400,
+                _error(
+                    400,
+                    "VERSION_MISSING",
+                    "A version must be present. Please specify a version by adding the "
+                    "Linkedin-Version header.",
+                ),
+            )
+        if not (len(version) == 6 and version.isdigit()) or version not in self.versions:
+            raise ApiError(
+                426, _error(426, "NONEXISTENT_VERSION", f"Requested version {version}01 is not active")
+            )
+        if protocol != "2.0.0":
+            raise _illegal("Invalid query parameters passed to request")
+
+    def handle_api(self, path: str, raw_query: str, headers: Dict[str, str]) -> Tuple[int, bytes]:
+        member = self._authenticate(headers.get("authorization"))
+        version = headers.get("linkedin-version")
+        self._check_version(version, headers.get("x-restli-protocol-version"))
+        try:
+            raw = split_query(raw_query)
+            if path == "/rest/leadForms":
+                return 200, self._lead_forms(raw, member, str(version))
+            if path == "/rest/leadFormResponses":
+                return 200, self._lead_form_responses(raw, member, str(version))
+        except RestliSyntaxError as exc:
+            raise _illegal(f"Invalid query parameters passed to request: {exc}") from None
+        raise ApiError(404, _error(404, "NOT_FOUND", "Could not find entity"))
+
+    def _paging(self, raw: Dict[str, str]) -> Tuple[int, int]:
+        try:
+            start = int(raw.pop("start", "0"))
+            count = int(raw.pop("count", "10"))
+        except ValueError:
+            raise _illegal("start and count must be integers") from None
+        if start < 0 or count < 0:
+            raise _illegal("start and count must not be negative")
+        if count > self.max_count:
+            raise ApiError(400, {"status": 400, "message": "Request would return too many entities"})
+        return start, count
+
+    def _owner(self, raw: Dict[str, str], member: str, resource: str, version: str) -> Tuple[str, int]:
+        if raw.pop("q", None) != "owner":
+            raise _illegal("Resource method could not be resolved from request parameters.")
+        if "owner" not in raw:
+            raise _illegal("Parameter 'owner' is required")
+        owner = parse_value(raw.pop("owner"))
+        if not isinstance(owner, dict) or len(owner) != 1:
+            raise _illegal("owner must be a union of sponsoredAccount or organization")
+        kind, urn = next(iter(owner.items()))
+        prefix = {"sponsoredAccount": "urn:li:sponsoredAccount:", "organization": "urn:li:organization:"}
+        if kind not in prefix or not isinstance(urn, str) or not urn.startswith(prefix[kind]):
+            raise _illegal(f"Invalid owner {owner!r}")
+        number = urn[len(prefix[kind]) :]
+        if not number.isdigit():
+            raise _illegal(f"Invalid owner URN {urn!r}")
+        if urn in self.denied.get(member, set()):
+            raise ApiError(
+                403,
+                _error(
+                    403,
+                    "ACCESS_DENIED",
+                    f"Not enough permissions to access: {resource}.FINDER-owner.{version}01",
+                    100,
+                ),
+            )
+        return kind, int(number)
+
+    def _page_body(self, elements: List[bytes], start: int, count: int, total: int) -> bytes:
+        paging: Dict[str, Any] = {"start": start, "count": count, "links": []}
+        if self.total == "exact":
+            paging["total"] = total
+        elif self.total == "wrong":
+            paging["total"] = len(elements)
+        return b'{"paging":' + json.dumps(paging).encode() + b',"elements":[' + b",".join(elements) + b"]}"
+
+    def _slice(self, items: List[Any], start: int, count: int) -> List[Any]:
+        page = items[start : start + count]
+        # a short page while more remains: a client that advances by `count` loses records
+        if self.short_pages and len(page) == count and count > 1 and (start // count) % 3 == 1:
+            page = page[: count - 1 - start % min(5, count - 1)]
+        return page
+
+    def _lead_forms(self, raw: Dict[str, str], member: str, version: str) -> bytes:
+        start, count = self._paging(raw)
+        kind, owner_id = self._owner(raw, member, "leadForms", version)
+        if raw:
+            raise _illegal(f"Unknown query parameters {sorted(raw)}")
+        forms = sorted(
+            (f for f in self.data.forms.values() if f.owner_kind == kind and f.owner_id == owner_id),
+            key=lambda f: str(f.id)[::-1],
+        )
+        page = self._slice(forms, start, count)
+        elements = [json.dumps(f.entity(), ensure_ascii=False).encode() for f in page]
+        return self._page_body(elements, start, count, len(forms))
+
+    def _lead_form_responses(self, raw: Dict[str, str], member: str, version: str) -> bytes:
+        start, count = self._paging(raw)
+        kind, owner_id = self._owner(raw, member, "leadFormResponses", version)
+        if "leadType" not in raw:
+            raise _illegal("Parameter 'leadType' is required")
+        lead_type_obj = parse_value(raw.pop("leadType"))
+        if not isinstance(lead_type_obj, dict) or set(lead_type_obj) != {"leadType"}:
+            raise _illegal("leadType must be (leadType:<LeadType>)")
+        lead_type = lead_type_obj["leadType"]
+        if lead_type not in (SPONSORED, *ORGANIC_TYPES):
+            raise _illegal(f"Unknown lead type {lead_type!r}")
+        if (lead_type == SPONSORED) != (kind == "sponsoredAccount"):
+            raise _illegal(f"Lead type {lead_type} is not valid for owner type {kind}")
+        limited: Optional[bool] = None
+        if "limitedToTestLeads" in raw:
+            flag = raw.pop("limitedToTestLeads")
+            if flag not in ("true", "false"):
+                raise _illegal("limitedToTestLeads must be true or false")
+            limited = flag == "true"
+        time_range: Tuple[Optional[int], Optional[int]] = (None, None)
+        if "submittedAtTimeRange" in raw:
+            value = parse_value(raw.pop("submittedAtTimeRange"))
+            if not isinstance(value, dict) or not set(value) <= {"start", "end"} or not value:
+                raise _illegal("submittedAtTimeRange must be (start:<ms>,end:<ms>)")
+            try:
+                time_range = (
+                    int(value["start"]) if "start" in value else None,
+                    int(value["end"]) if "end" in value else None,
+                )
+            except (TypeError, ValueError):
+                raise _illegal("submittedAtTimeRange bounds must be epoch milliseconds") from None
+        form_filter: Optional[Tuple[int, int]] = None
+        if "versionedLeadGenFormUrn" in raw:
+            urn = parse_value(raw.pop("versionedLeadGenFormUrn"))
+            prefix = "urn:li:versionedLeadGenForm:(urn:li:leadGenForm:"
+            if not isinstance(urn, str) or not urn.startswith(prefix) or not urn.endswith(")"):
+                raise _illegal(f"Invalid versionedLeadGenFormUrn {urn!r}")
+            form_id, _, form_version = urn[len(prefix) : -1].partition(",")
+            form_filter = (int(form_id), int(form_version))
+        projection = parse_projection(raw.pop("fields")) if "fields" in raw else None
+        if raw:
+            raise _illegal(f"Unknown query parameters {sorted(raw)}")
+        key = (kind, owner_id, lead_type, limited, time_range, form_filter)
+        with self._lock:
+            leads = self._cache.get(key)
+            if leads is None:
+                leads = self._cache[key] = self._select(key)
+        page = self._slice(leads, start, count)
+        elements = [self._project(lead, projection) for lead in page]
+        return self._page_body(elements, start, count, len(leads))
+
+    def _select(self, key: Tuple[Any, ...]) -> List[Lead]:
+        kind, owner_id, lead_type, limited, (lo, hi), form_filter = key
+        now = self.now_ms()
+        selected = []
+        for lead in self.data.leads:
+            if lead.owner_kind != kind or lead.owner_id != owner_id or lead.lead_type != lead_type:
+                continue
+            if not self._retained(lead, now):
+                continue
+            if limited is True and not lead.test_lead:
+                continue
+            if limited is False and lead.test_lead and self.limited_false_excludes_tests:
+                continue
+            at = lead.submitted_at
+            if lo is not None and (at < lo or (at == lo and not self.range_start_inclusive)):
+                continue
+            if hi is not None and (at > hi or (at == hi and not self.range_end_inclusive)):
+                continue
+            if form_filter and (lead.form_id, lead.form_version) != form_filter:
+                continue
+            selected.append(lead)
+        selected.sort(key=lambda lead: lead.order_key)
+        return selected
+
+    def _project(self, lead: Lead, projection: Optional[Dict[str, Any]]) -> bytes:
+        if projection is None:
+            return lead.json_bytes
+        entity = {k: v for k, v in lead.entity.items() if k in projection}
+        if "form" in projection:
+            form = self.data.forms[lead.form_id].entity(lead.form_version)
+            sub = projection["form"]
+            entity["form"] = {k: v for k, v in form.items() if not sub or k in sub}
+        return json.dumps(entity, ensure_ascii=False).encode()
+
+    def handle_token(self, body: str) -> Tuple[int, Dict[str, Any]]:
+        form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        for name in ("grant_type", "client_id", "client_secret", "refresh_token"):
+            if not form.get(name):
+                return 400, {
+                    "error": "invalid_request",
+                    "error_description": f'A required parameter "{name}" is missing',
+                }
+        if form["grant_type"] != "refresh_token":
+            return 400, {"error": "unsupported_grant_type", "error_description": "Unsupported grant type"}
+        if self.clients.get(form["client_id"]) != form["client_secret"]:
+            return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}
+        member = self.refresh_tokens.get(form["refresh_token"])
+        if member is None:
+            return 400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
+        token = "AQ" + secrets.token_urlsafe(24)
+        with self._lock:
+            self.tokens[token] = Token(member, uses_left=self.token_uses)
+        return 200, {
+            "access_token": token,
+            "expires_in": 5184000,
+            "refresh_token": form["refresh_token"],
+            "refresh_token_expires_in": 31536000,
+            "scope": "r_ads,r_marketing_leadgen_automation,r_organization_admin",
+        }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    emulator: LinkedInEmulator
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes, headers: Optional[Dict[str, str]] = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-RestLi-Protocol-Version", "2.0.0")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _serve(self, method: str, answer: Callable[[], Tuple[int, bytes]]) -> None:
+        path, _, query = self.path.partition("?")
+        emulator = self.emulator
+        fault = emulator._take_fault(path)
+        status = 0
+        try:
+            if fault and fault.delay:
+                time.sleep(fault.delay)
+            if fault and fault.action == "reset":
+                status = -1
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                )
+                self.close_connection = True
+                return
+            if fault and fault.status is not None:
+                status = fault.status
+                body = fault.body if isinstance(fault.body, bytes) else json.dumps(fault.body or {}).encode()
+                self._send(status, body, fault.headers)
+                return
+            try:
+                status, body = answer()
+            except ApiError as exc:
+                status, body = exc.status, json.dumps(exc.body).encode()
+            if fault and fault.action == "truncate" and status == 200:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.close_connection = True
+                return
+            self._send(status, body)
+        finally:
+            with emulator._lock:
+                emulator.requests.append(RequestRecord(method, path, query, status))
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self._serve("GET", lambda: self.emulator.handle_api(path, query, headers))
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode()
+
+        def answer() -> Tuple[int, bytes]:
+            if self.path.partition("?")[0] != "/oauth/v2/accessToken":
+                raise ApiError(404, _error(404, "NOT_FOUND", "Could not find entity"))
+            status, payload = self.emulator.handle_token(body)
+            return status, json.dumps(payload).encode()
+
+        self._serve("POST", answer)
+
+
+def owner_urns(data: Dataset) -> List[str]:
+    """Every owner URN in a data set."""
+    return [owner_urn("sponsoredAccount", a) for a in data.accounts] + [
+        owner_urn("organization", o) for o in data.organizations
+    ]

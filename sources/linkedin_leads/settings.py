@@ -1,0 +1,49 @@
+"""Constants of the LinkedIn Lead Sync API and of this source's defaults."""
+
+from typing import Dict, FrozenSet, Tuple
+
+DEFAULT_BASE_URL = "https://api.linkedin.com/rest"
+"""LinkedIn's versioned REST base URL."""
+
+DEFAULT_TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
+"""LinkedIn's OAuth 2.0 token endpoint (refresh-token grant)."""
+
+DEFAULT_API_VERSION = "202609"
+"""The ``LinkedIn-Version`` header sent by default (``YYYYMM``).
+
+LinkedIn supports each monthly version for at least one year; 202609 was the
+newest version known at release.
+"""
+
+RESTLI_PROTOCOL_VERSION = "2.0.0"
+
+DEFAULT_PAGE_SIZE = 1000
+"""Leads or forms asked for per request (``count``).
+
+LinkedIn documents no maximum for the lead endpoints; 1000 is the largest value
+production connectors use against them (500 and 1000 are both in use).
+"""
+
+MAX_PAGE_SIZE = 1000
+MIN_PAGE_SIZE = 1
+
+RETENTION_DAYS = 365
+"""LinkedIn keeps leads for up to 365 days; the default first window."""
+
+SPONSORED_ACCOUNT = "sponsoredAccount"
+ORGANIZATION = "organization"
+
+SPONSORED_LEAD_TYPES: Tuple[str, ...] = ("SPONSORED",)
+ORGANIZATION_LEAD_TYPES: Tuple[str, ...] = ("COMPANY", "EVENT", "ORGANIZATION_PRODUCT")
+LEAD_TYPES_BY_OWNER: Dict[str, Tuple[str, ...]] = {
+    SPONSORED_ACCOUNT: SPONSORED_LEAD_TYPES,
+    ORGANIZATION: ORGANIZATION_LEAD_TYPES,
+}
+ALL_LEAD_TYPES: FrozenSet[str] = frozenset(SPONSORED_LEAD_TYPES + ORGANIZATION_LEAD_TYPES)
+
+TEST_LEADS_MODES: Tuple[str, ...] = ("include", "exclude", "only")
+
+LEAD_FORMS_PATH = "leadForms"
+LEAD_FORM_RESPONSES_PATH = "leadFormResponses"
+
+EXPIRED_ACCESS_TOKEN = "EXPIRED_ACCESS_TOKEN"

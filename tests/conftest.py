@@ -1,0 +1,92 @@
+"""Fixtures: a strict LinkedIn emulator on 127.0.0.1 and pipelines into DuckDB files."""
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Tuple
+
+import dlt
+import pytest
+
+from linkedin_leads import LinkedInAccessTokenCredentials, LinkedInOAuthCredentials, linkedin_leads
+from linkedin_leads.emulator import Dataset, LinkedInEmulator, generate
+
+NOW_MS = int(time.time() * 1000)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own dlt data dir and working dir, and no stray configuration."""
+    for name in list(os.environ):
+        if name.startswith(("SOURCES__", "CREDENTIALS__")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt_data"))
+    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0")
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_RETRY_DELAY", "0.2")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def dataset() -> Dataset:
+    return generate(NOW_MS, accounts=2, organizations=1, forms_per_owner=2, leads=600)
+
+
+@pytest.fixture
+def emulator(dataset: Dataset) -> Iterator[LinkedInEmulator]:
+    with LinkedInEmulator(dataset) as emu:
+        yield emu
+
+
+def access_token(token: str = "test-access-token") -> LinkedInAccessTokenCredentials:
+    credentials = LinkedInAccessTokenCredentials()
+    credentials.access_token = token
+    return credentials
+
+
+def oauth(emulator: LinkedInEmulator, refresh_token: str = "test-refresh-token") -> LinkedInOAuthCredentials:
+    credentials = LinkedInOAuthCredentials()
+    credentials.client_id = "test-client"
+    credentials.client_secret = "test-client-secret"
+    credentials.refresh_token = refresh_token
+    credentials.token_url = emulator.token_url
+    return credentials
+
+
+def make_source(emulator: LinkedInEmulator, **kwargs: Any) -> Any:
+    """The source over every owner of the emulator's data set; kwargs override."""
+    args: Dict[str, Any] = dict(
+        account_ids=emulator.data.accounts,
+        organization_ids=emulator.data.organizations,
+        credentials=access_token(),
+        base_url=emulator.base_url,
+    )
+    args.update(kwargs)
+    return linkedin_leads(**args)
+
+
+@pytest.fixture
+def make_pipeline(tmp_path: Path) -> Callable[..., dlt.Pipeline]:
+    def factory(name: str = "linkedin_leads_test") -> dlt.Pipeline:
+        return dlt.pipeline(
+            pipeline_name=name,
+            pipelines_dir=str(tmp_path / "pipelines"),
+            destination=dlt.destinations.duckdb(str(tmp_path / f"{name}.duckdb")),
+            dataset_name="linkedin",
+        )
+
+    return factory
+
+
+def sql(pipeline: dlt.Pipeline, query: str, *args: Any) -> List[Tuple[Any, ...]]:
+    with pipeline.sql_client() as client:
+        return [tuple(row) for row in client.execute_sql(query, *args)]
+
+
+def lead_ids(pipeline: dlt.Pipeline) -> List[str]:
+    return [row[0] for row in sql(pipeline, "SELECT id FROM lead_form_responses ORDER BY id")]
+
+
+def loaded_rows(load_info: Any, table: str) -> int:
+    """Rows of ``table`` in the packages of one run (0 if the table was not touched)."""
+    counts = load_info.pipeline.last_trace.last_normalize_info.row_counts
+    return int(counts.get(table, 0))

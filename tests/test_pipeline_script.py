@@ -1,0 +1,64 @@
+"""The runnable example, as a new user runs it: a real subprocess in an empty folder."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict
+
+import duckdb
+
+SCRIPT = Path(__file__).resolve().parent.parent / "linkedin_leads_pipeline.py"
+
+
+def run_script(cwd: Path, *args: str, env: Dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def clean_env(tmp_path: Path) -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "CREDENTIALS__"))}
+    env["DLT_DATA_DIR"] = str(tmp_path / "dlt_data")
+    return env
+
+
+def test_demo_loads_generated_leads_without_credentials(tmp_path: Path) -> None:
+    result = run_script(tmp_path, "--demo", env=clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "Loaded 3000 new or updated leads (3000 in all) and 9 lead forms." in result.stdout
+    database = tmp_path / "linkedin_leads_demo.duckdb"
+    assert str(database) in result.stdout
+    with duckdb.connect(str(database), read_only=True) as connection:
+        rows = connection.execute(
+            "SELECT count(*), count(DISTINCT id) FROM linkedin_leads.lead_form_responses"
+        ).fetchone()
+    assert rows == (3000, 3000)
+
+
+def test_without_credentials_names_the_keys_to_set(tmp_path: Path) -> None:
+    result = run_script(tmp_path, env=clean_env(tmp_path))
+    assert result.returncode == 2
+    for key in (
+        "SOURCES__LINKEDIN_LEADS__CREDENTIALS__REFRESH_TOKEN",
+        "SOURCES__LINKEDIN_LEADS__CREDENTIALS__ACCESS_TOKEN",
+        "[sources.linkedin_leads.credentials]",
+        "account_ids",
+        "--demo",
+    ):
+        assert key in result.stderr
+    assert not list(tmp_path.glob("*.duckdb"))
+
+
+def test_without_owners_names_the_setting(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    env["SOURCES__LINKEDIN_LEADS__CREDENTIALS__ACCESS_TOKEN"] = "a-token"
+    result = run_script(tmp_path, env=env)
+    assert result.returncode == 2
+    assert "Setting `account_ids`" in result.stderr and "no owner to read" in result.stderr
+    assert "a-token" not in result.stderr + result.stdout

@@ -1,0 +1,344 @@
+"""End to end: emulator over HTTP -> linkedin_leads source -> DuckDB -> SQL."""
+
+import random
+from collections import Counter
+from typing import Callable, Dict, List, Tuple
+
+import dlt
+import pytest
+
+from linkedin_leads.emulator import Dataset, Lead, LeadForm, LinkedInEmulator
+from linkedin_leads.emulator.data import DAY_MS, form_versions
+from linkedin_leads.rows import from_epoch_ms
+
+from .conftest import NOW_MS, lead_ids, loaded_rows, make_source, oauth, sql
+
+MakePipeline = Callable[..., dlt.Pipeline]
+
+
+def ids_of(leads: List[Lead]) -> List[str]:
+    return sorted(lead.id for lead in leads)
+
+
+def test_full_load_matches_the_emulator(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator))
+    truth = {lead.id: lead for lead in emulator.visible_leads()}
+    assert len(truth) == 600
+    rows = sql(
+        pipeline,
+        "SELECT id, submitted_at, test_lead, lead_type, form_id, form_version, versioned_lead_gen_form_urn,"
+        " owner__sponsored_account, owner__organization FROM lead_form_responses",
+    )
+    assert sorted(r[0] for r in rows) == sorted(truth)  # every lead, exactly once
+    for lead_id, submitted_at, test_lead, lead_type, form_id, form_version, urn, account, org in rows:
+        lead = truth[lead_id]
+        assert submitted_at == from_epoch_ms(lead.submitted_at)
+        assert test_lead is lead.test_lead
+        assert (lead_type, form_id, form_version) == (lead.lead_type, lead.form_id, lead.form_version)
+        assert urn == lead.entity["versionedLeadGenFormUrn"]
+        assert (account or org) == f"urn:li:{lead.owner_kind}:{lead.owner_id}"
+    # answers: every text answer as submitted, every multiple choice option
+    answers = sql(
+        pipeline,
+        "SELECT r.id, a.question_id, a.answer_details__text_question_answer__answer"
+        " FROM lead_form_responses r JOIN lead_form_responses__form_response__answers a"
+        " ON a._dlt_parent_id = r._dlt_id",
+    )
+    expected = [
+        (lead.id, a["questionId"], a["answerDetails"].get("textQuestionAnswer", {}).get("answer"))
+        for lead in truth.values()
+        for a in lead.entity["formResponse"]["answers"]
+    ]
+    assert sorted(answers, key=str) == sorted(expected, key=str)
+    options = sql(
+        pipeline,
+        "SELECT count(*) FROM lead_form_responses__form_response__answers"
+        "__answer_details__multiple_choice_answer__options",
+    )[0][0]
+    assert options == sum(
+        len(a["answerDetails"]["multipleChoiceAnswer"]["options"])
+        for lead in truth.values()
+        for a in lead.entity["formResponse"]["answers"]
+        if "multipleChoiceAnswer" in a["answerDetails"]
+    )
+
+
+def test_forms_load_with_exact_big_ids(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator))
+    forms = sql(pipeline, "SELECT id, name, version_id, created FROM lead_forms")
+    assert sorted(f[0] for f in forms) == sorted(emulator.data.forms)
+    assert 6_955_637_458_260_688_897 in {f[0] for f in forms}  # above 2**53, exact
+    for form_id, name, version_id, created in forms:
+        form = emulator.data.forms[form_id]
+        assert (name, version_id, created) == (form.name, form.version_id, from_epoch_ms(form.created))
+    big_leads = sql(pipeline, "SELECT count(*) FROM lead_form_responses WHERE form_id = 6955637458260688897")
+    assert big_leads[0][0] == sum(
+        1 for lead in emulator.visible_leads() if lead.form_id == 6_955_637_458_260_688_897
+    )
+
+
+def test_second_run_without_new_leads_loads_nothing(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline
+) -> None:
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator))
+    info = pipeline.run(make_source(emulator))
+    assert loaded_rows(info, "lead_form_responses") == 0
+    assert len(lead_ids(pipeline)) == 600
+
+
+def test_second_run_loads_exactly_the_new_leads(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline
+) -> None:
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator))
+    rng = random.Random(1)
+    new = [
+        emulator.data.make_lead(form_id, NOW_MS + 1000 + i, rng)
+        for i, form_id in enumerate(list(emulator.data.forms) * 3)
+    ]
+    emulator.add_leads(new)
+    # the source's window ends when it is created: make it now, after the new leads
+    source = make_source(emulator)
+    info = pipeline.run(source)
+    assert loaded_rows(info, "lead_form_responses") == len(new)
+    load_id = info.loads_ids[-1]
+    fresh = [
+        r[0] for r in sql(pipeline, "SELECT id FROM lead_form_responses WHERE _dlt_load_id = %s", load_id)
+    ]
+    assert sorted(fresh) == ids_of(new)
+    assert lead_ids(pipeline) == ids_of(emulator.visible_leads())
+
+
+def two_owner_dataset() -> Dataset:
+    """Account A (read first) has only a recent lead; account B only leads 100 days old."""
+    data = Dataset()
+    rng = random.Random(3)
+    for owner_id, form_id in ((510000001, 8100001), (510000002, 8100002), (510000003, 8100003)):
+        data.add_form(
+            LeadForm(
+                form_id,
+                "sponsoredAccount",
+                owner_id,
+                f"F{form_id}",
+                NOW_MS - 400 * DAY_MS,
+                form_versions(form_id, 1),
+            )
+        )
+    data.leads.append(data.make_lead(8100001, NOW_MS - 3_600_000, rng))
+    data.leads += [data.make_lead(8100002, NOW_MS - 100 * DAY_MS + i, rng) for i in range(5)]
+    data.leads += [data.make_lead(8100003, NOW_MS - 50 * DAY_MS + i, rng) for i in range(5)]
+    return data
+
+
+def test_older_leads_of_a_later_owner_still_load(make_pipeline: MakePipeline) -> None:
+    """dlt re-binds a transformer's incremental argument per call (dlt #2838, #2429)."""
+    data = two_owner_dataset()
+    with LinkedInEmulator(data) as emulator:
+        pipeline = make_pipeline()
+        pipeline.run(make_source(emulator, account_ids=[510000001, 510000002, 510000003]))
+        assert lead_ids(pipeline) == ids_of(data.leads)
+        # next run: a new lead for B only, later than A's newest
+        new = data.make_lead(8100002, NOW_MS + 5000, random.Random(4))
+        emulator.add_leads([new])
+        info = pipeline.run(make_source(emulator, account_ids=[510000001, 510000002, 510000003]))
+        assert loaded_rows(info, "lead_form_responses") == 1
+        assert lead_ids(pipeline) == ids_of(data.leads)
+
+
+@pytest.mark.parametrize("false_excludes_tests", [False, True], ids=["false-means-all", "false-means-real"])
+@pytest.mark.parametrize("mode", ["include", "exclude", "only"])
+def test_test_leads_modes(
+    dataset: Dataset, make_pipeline: MakePipeline, mode: str, false_excludes_tests: bool
+) -> None:
+    with LinkedInEmulator(dataset, limited_false_excludes_tests=false_excludes_tests) as emulator:
+        pipeline = make_pipeline()
+        pipeline.run(make_source(emulator, test_leads=mode))
+        wanted = {
+            "include": lambda lead: True,
+            "exclude": lambda lead: not lead.test_lead,
+            "only": lambda lead: lead.test_lead,
+        }[mode]
+        expected = [lead for lead in emulator.visible_leads() if wanted(lead)]
+        assert 0 < len(expected)
+        assert lead_ids(pipeline) == ids_of(expected)
+
+
+def test_every_owner_and_lead_type(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator))
+    by_owner = Counter(
+        (r[0] or r[1], r[2])
+        for r in sql(
+            pipeline,
+            "SELECT owner__sponsored_account, owner__organization, lead_type FROM lead_form_responses",
+        )
+    )
+    expected = Counter(
+        (f"urn:li:{lead.owner_kind}:{lead.owner_id}", lead.lead_type) for lead in emulator.visible_leads()
+    )
+    assert by_owner == expected
+    assert {t for _, t in by_owner} == {"SPONSORED", "COMPANY", "EVENT", "ORGANIZATION_PRODUCT"}
+    assert len({o for o, _ in by_owner}) == 3
+
+
+def test_lead_types_restrict_the_queries(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator, lead_types="EVENT, sponsored"))
+    types = {r[0] for r in sql(pipeline, "SELECT DISTINCT lead_type FROM lead_form_responses")}
+    assert types == {"SPONSORED", "EVENT"}
+    sent = {r.query.split("leadType=")[1].split("&")[0] for r in emulator.calls("leadFormResponses")}
+    assert sent == {"(leadType:SPONSORED)", "(leadType:EVENT)"}
+
+
+@pytest.mark.parametrize("total", ["wrong", "absent", "exact"])
+def test_paging_short_pages_and_untrusted_totals(
+    dataset: Dataset, make_pipeline: MakePipeline, total: str
+) -> None:
+    with LinkedInEmulator(dataset, total=total, short_pages=True) as emulator:
+        pipeline = make_pipeline()
+        pipeline.run(make_source(emulator, page_size=7))
+        assert lead_ids(pipeline) == ids_of(emulator.visible_leads())
+        # every page asked for where the one before it ended, until an empty page
+        starts: Dict[str, List[int]] = {}
+        for record in emulator.calls("leadFormResponses"):
+            query = "&".join(p for p in record.query.split("&") if not p.startswith(("start=", "count=")))
+            starts.setdefault(query, []).append(int(record.query.split("start=")[1].split("&")[0]))
+        short_page_seen = any(any(b - a < 7 for a, b in zip(s, s[1:])) for s in starts.values())
+        assert short_page_seen
+
+
+@pytest.mark.parametrize(
+    "start_inclusive,end_inclusive", [(True, False), (False, False), (True, True), (False, True)]
+)
+def test_time_range_bounds_either_way(
+    make_pipeline: MakePipeline, start_inclusive: bool, end_inclusive: bool
+) -> None:
+    """Whether LinkedIn's range bounds are inclusive is not documented: no lead is lost either way."""
+    data = two_owner_dataset()
+    start_ms = data.leads[1].submitted_at  # a lead exactly at start_date
+    with LinkedInEmulator(
+        data, range_start_inclusive=start_inclusive, range_end_inclusive=end_inclusive
+    ) as emulator:
+        pipeline = make_pipeline()
+        owners = [510000001, 510000002, 510000003]
+        pipeline.run(make_source(emulator, account_ids=owners, start_date=from_epoch_ms(start_ms)))
+        assert lead_ids(pipeline) == ids_of([lead for lead in data.leads if lead.submitted_at >= start_ms])
+        # a new lead exactly one millisecond after the newest loaded one
+        newest = max(lead.submitted_at for lead in data.leads)
+        emulator.add_leads([data.make_lead(8100003, newest + 1, random.Random(5))])
+        pipeline.run(make_source(emulator, account_ids=owners, start_date=from_epoch_ms(start_ms)))
+        assert lead_ids(pipeline) == ids_of([lead for lead in data.leads if lead.submitted_at >= start_ms])
+
+
+def test_start_date_bounds_the_first_run(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
+    start = NOW_MS - 30 * DAY_MS
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator, start_date=from_epoch_ms(start).isoformat()))
+    expected = [lead for lead in emulator.visible_leads() if lead.submitted_at >= start]
+    assert 0 < len(expected) < 600
+    assert lead_ids(pipeline) == ids_of(expected)
+
+
+def api_calls_by_query(emulator: LinkedInEmulator) -> Dict[Tuple[str, str], List[int]]:
+    calls: Dict[Tuple[str, str], List[int]] = {}
+    for record in emulator.calls():
+        params = dict(p.split("=", 1) for p in record.query.split("&"))
+        key = (record.path, params["owner"] + params.get("leadType", ""))
+        calls.setdefault(key, []).append(int(params["start"]))
+    return calls
+
+
+def test_api_call_budget(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
+    """Backfill: ceil(leads / page) + 1 per (owner, lead type) + form listings.
+
+    Incremental with no new leads: one forms listing per owner and one responses
+    query per (owner, lead type); only the query whose window starts at the newest
+    loaded lead re-reads that lead (LinkedIn's range bounds are undocumented) and
+    needs its closing empty page.
+    """
+    data = emulator.data
+    owners = len(data.accounts) + len(data.organizations)
+    pairs = len(data.accounts) * 1 + len(data.organizations) * 3
+    emulator.short_pages = False
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator, page_size=50))
+    by_pair = Counter((lead.owner_id, lead.lead_type) for lead in emulator.visible_leads())
+    forms_calls = sum(len(v) for k, v in api_calls_by_query(emulator).items() if k[0].endswith("leadForms"))
+    lead_calls = sum(len(v) for k, v in api_calls_by_query(emulator).items() if k[0].endswith("Responses"))
+    assert forms_calls == owners * 2  # each owner: one page of forms, one empty page
+    assert lead_calls == sum(-(-n // 50) for n in by_pair.values()) + pairs
+
+    emulator.reset_log()
+    pipeline.run(make_source(emulator, page_size=50))
+    calls = api_calls_by_query(emulator)
+    forms = {k: v for k, v in calls.items() if k[0].endswith("leadForms")}
+    leads = {k: v for k, v in calls.items() if k[0].endswith("Responses")}
+    assert len(forms) == owners and all(v == [0, 2] for v in forms.values())
+    assert len(leads) == pairs  # one query per (owner, lead type) ...
+    assert sorted(len(v) for v in leads.values()) == [1] * (pairs - 1) + [2]  # ... re-reading one lead
+
+
+def test_oauth_refresh_token_mode(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator, credentials=oauth(emulator)))
+    assert lead_ids(pipeline) == ids_of(emulator.visible_leads())
+    token_calls = [r for r in emulator.requests if r.path == "/oauth/v2/accessToken"]
+    assert len(token_calls) == 1
+
+
+def test_token_expiring_mid_run_is_refreshed(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
+    emulator.token_uses = 4  # every access token expires after four API calls
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator, credentials=oauth(emulator), page_size=40))
+    assert lead_ids(pipeline) == ids_of(emulator.visible_leads())
+    token_calls = [r for r in emulator.requests if r.path == "/oauth/v2/accessToken"]
+    api_calls = emulator.calls()
+    assert len(token_calls) > 3
+    assert sum(1 for r in api_calls if r.status == 401) == len(token_calls) - 1
+
+
+def test_configuration_from_environment(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accounts = emulator.data.accounts
+    monkeypatch.setenv(
+        "SOURCES__LINKEDIN_LEADS__ACCOUNT_IDS", f"{accounts[0]}, urn:li:sponsoredAccount:{accounts[1]}"
+    )
+    monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__ORGANIZATION_IDS", f"[{emulator.data.organizations[0]}]")
+    monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__CREDENTIALS__ACCESS_TOKEN", "test-access-token")
+    monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__BASE_URL", emulator.base_url)
+    monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__PAGE_SIZE", "25")
+    monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__TEST_LEADS", "exclude")
+    from linkedin_leads import linkedin_leads
+
+    pipeline = make_pipeline()
+    pipeline.run(linkedin_leads())
+    assert lead_ids(pipeline) == ids_of([lead for lead in emulator.visible_leads() if not lead.test_lead])
+    assert all("count=25" in r.query for r in emulator.calls())
+
+
+def test_full_refresh_replace_and_append(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
+    """Airbyte's full refresh (overwrite) and (append), the dlt way."""
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator))
+    # overwrite: drop tables and state, load everything again
+    info = pipeline.run(make_source(emulator), refresh="drop_sources")
+    assert loaded_rows(info, "lead_form_responses") == 600
+    assert lead_ids(pipeline) == ids_of(emulator.visible_leads())
+    # append: every run adds the window it read, duplicates included by design
+    append = make_pipeline("append_mode")
+    append.run(make_source(emulator), write_disposition="append")
+    append.run(make_source(emulator), write_disposition="append", refresh="drop_resources")
+    assert len(lead_ids(append)) == 600
+    append.run(
+        make_source(emulator, start_date=from_epoch_ms(NOW_MS - 400 * DAY_MS)),
+        write_disposition="append",
+        refresh="drop_data",
+    )
+    assert len(lead_ids(append)) == 600
+    replace = make_pipeline("replace_mode")
+    replace.run(make_source(emulator), write_disposition="replace")
+    assert len(lead_ids(replace)) == 600
