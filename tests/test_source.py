@@ -7,7 +7,7 @@ from typing import Callable, Dict, List, Tuple
 import dlt
 import pytest
 
-from linkedin_leads.emulator import Dataset, Lead, LeadForm, LinkedInEmulator
+from linkedin_leads.emulator import Dataset, Fault, Lead, LeadForm, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS, form_versions
 from linkedin_leads.rows import from_epoch_ms
 
@@ -342,3 +342,57 @@ def test_full_refresh_replace_and_append(emulator: LinkedInEmulator, make_pipeli
     replace = make_pipeline("replace_mode")
     replace.run(make_source(emulator), write_disposition="replace")
     assert len(lead_ids(replace)) == 600
+
+
+def test_column_types(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator))
+    types = dict(
+        sql(
+            pipeline,
+            "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns"
+            " WHERE table_schema = 'linkedin'",
+        )
+    )
+    assert types["lead_form_responses.submitted_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["lead_form_responses.test_lead"] == "BOOLEAN"
+    assert types["lead_form_responses.form_id"] == "BIGINT"
+    assert types["lead_forms.id"] == "BIGINT"
+    assert types["lead_forms.created"] == "TIMESTAMP WITH TIME ZONE"
+
+
+def test_forms_are_paged(make_pipeline: MakePipeline) -> None:
+    data = generate(NOW_MS, accounts=1, organizations=1, forms_per_owner=9, leads=50)
+    with LinkedInEmulator(data) as emulator:
+        pipeline = make_pipeline()
+        pipeline.run(make_source(emulator, page_size=2))
+        forms = [r[0] for r in sql(pipeline, "SELECT id FROM lead_forms ORDER BY id")]
+        assert forms == sorted(data.forms)
+        assert len(emulator.calls("leadForms")) > 2 * 9 // 2
+
+
+def test_throttling_and_server_errors_are_retried(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline
+) -> None:
+    emulator.inject(Fault(path="leadFormResponses", status=429, body={"status": 429}, times=2))
+    emulator.inject(Fault(path="leadForms", status=503, body={"status": 503}, times=1))
+    emulator.inject(Fault(path="leadFormResponses", action="reset", times=1, after=2))
+    emulator.inject(Fault(path="leadFormResponses", status=504, body=b"<html>gateway</html>", after=3))
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator))
+    assert lead_ids(pipeline) == ids_of(emulator.visible_leads())
+    statuses = Counter(r.status for r in emulator.calls())
+    assert statuses[429] == 2 and statuses[503] == 1 and statuses[504] == 1 and statuses[-1] == 1
+
+
+def test_expired_access_token_says_how_to_renew(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline
+) -> None:
+    emulator.expire_access_tokens()
+    pipeline = make_pipeline()
+    with pytest.raises(Exception) as failure:
+        pipeline.run(make_source(emulator))
+    message = str(failure.value)
+    assert "has expired (LinkedIn access tokens live 60 days)" in message
+    assert "refresh_token" in message
+    assert "test-access-token" not in message
