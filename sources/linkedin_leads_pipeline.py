@@ -49,18 +49,11 @@ def load(pipeline: dlt.Pipeline, source: Any) -> LoadInfo:
 
 def summary(pipeline: dlt.Pipeline, load_info: LoadInfo) -> str:
     """A few lines a person can read: forms, leads loaded, the window, where the data is."""
-    load_ids = list(load_info.loads_ids)
+    row_counts = pipeline.last_trace.last_normalize_info.row_counts
+    loaded = row_counts.get("lead_form_responses", 0)
     with pipeline.sql_client() as client:
         forms = client.execute_sql("SELECT count(*) FROM lead_forms")[0][0]
         total = client.execute_sql("SELECT count(*) FROM lead_form_responses")[0][0]
-        loaded = 0
-        if load_ids:
-            marks = ",".join(["%s"] * len(load_ids))
-            loaded = client.execute_sql(
-                # only placeholders are formatted in; the load ids are bound parameters
-                f"SELECT count(*) FROM lead_form_responses WHERE _dlt_load_id IN ({marks})",  # noqa: S608
-                *load_ids,
-            )[0][0]
     state: Dict[str, Any] = (
         pipeline.state.get("sources", {})
         .get("linkedin_leads", {})
@@ -70,7 +63,8 @@ def summary(pipeline: dlt.Pipeline, load_info: LoadInfo) -> str:
         .get("submitted_at", {})
     )
     lines = [
-        f"Loaded {loaded} new or updated leads ({total} in all) and {forms} lead forms.",
+        f"Loaded {loaded} leads (new, or re-read in the lookback window; {total} in all)"
+        f" and {forms} lead forms.",
         f"Leads window: {state.get('start_value')} to now; newest lead: {state.get('last_value')}.",
         f"Data: {pipeline.destination.destination_name} dataset `{pipeline.dataset_name}`"
         f" in {getattr(pipeline.destination_client().config.credentials, 'database', '')}",

@@ -31,7 +31,10 @@ def clean_env(tmp_path: Path) -> Dict[str, str]:
 def test_demo_loads_generated_leads_without_credentials(tmp_path: Path) -> None:
     result = run_script(tmp_path, "--demo", env=clean_env(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "Loaded 3000 new or updated leads (3000 in all) and 9 lead forms." in result.stdout
+    assert (
+        "Loaded 3000 leads (new, or re-read in the lookback window; 3000 in all) and 9 lead forms."
+        in result.stdout
+    )
     database = tmp_path / "linkedin_leads_demo.duckdb"
     assert str(database) in result.stdout
     with duckdb.connect(str(database), read_only=True) as connection:

@@ -1,8 +1,9 @@
 """End to end: emulator over HTTP -> linkedin_leads source -> DuckDB -> SQL."""
 
 import random
+import time
 from collections import Counter
-from typing import Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import dlt
 import pytest
@@ -20,6 +21,29 @@ def ids_of(leads: List[Lead]) -> List[str]:
     return sorted(lead.id for lead in leads)
 
 
+def expected_answers(emulator: LinkedInEmulator, lead: Lead) -> List[Tuple[str, int, Any]]:
+    """(lead id, question id, answer) as a reader expects them, from the emulator's own data."""
+    form = emulator.data.forms[lead.form_id].versions[lead.form_version - 1]
+    labels = {
+        q["questionId"]: {
+            o["id"]: o["text"]["localized"]["en_US"]
+            for o in q["questionDetails"].get("multipleChoiceQuestionDetails", {}).get("options", [])
+        }
+        for q in form["questions"]
+    }
+    rows = []
+    for answer in lead.entity["formResponse"]["answers"]:
+        details = answer["answerDetails"]
+        if "textQuestionAnswer" in details:
+            text = details["textQuestionAnswer"]["answer"]
+        else:
+            text = "; ".join(
+                labels[answer["questionId"]][o] for o in details["multipleChoiceAnswer"]["options"]
+            )
+        rows.append((lead.id, answer["questionId"], text))
+    return rows
+
+
 def test_full_load_matches_the_emulator(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator))
@@ -27,41 +51,19 @@ def test_full_load_matches_the_emulator(emulator: LinkedInEmulator, make_pipelin
     assert len(truth) == 600
     rows = sql(
         pipeline,
-        "SELECT id, submitted_at, test_lead, lead_type, form_id, form_version, versioned_lead_gen_form_urn,"
-        " owner__sponsored_account, owner__organization FROM lead_form_responses",
+        "SELECT id, submitted_at, test_lead, lead_type, form_id, form_version, owner_type, owner_id"
+        " FROM lead_form_responses",
     )
     assert sorted(r[0] for r in rows) == sorted(truth)  # every lead, exactly once
-    for lead_id, submitted_at, test_lead, lead_type, form_id, form_version, urn, account, org in rows:
+    for lead_id, submitted_at, test_lead, lead_type, form_id, form_version, owner_type, owner_id in rows:
         lead = truth[lead_id]
         assert submitted_at == from_epoch_ms(lead.submitted_at)
         assert test_lead is lead.test_lead
         assert (lead_type, form_id, form_version) == (lead.lead_type, lead.form_id, lead.form_version)
-        assert urn == lead.entity["versionedLeadGenFormUrn"]
-        assert (account or org) == f"urn:li:{lead.owner_kind}:{lead.owner_id}"
-    # answers: every text answer as submitted, every multiple choice option
-    answers = sql(
-        pipeline,
-        "SELECT r.id, a.question_id, a.answer_details__text_question_answer__answer"
-        " FROM lead_form_responses r JOIN lead_form_responses__form_response__answers a"
-        " ON a._dlt_parent_id = r._dlt_id",
-    )
-    expected = [
-        (lead.id, a["questionId"], a["answerDetails"].get("textQuestionAnswer", {}).get("answer"))
-        for lead in truth.values()
-        for a in lead.entity["formResponse"]["answers"]
-    ]
+        assert (owner_type, owner_id) == (lead.owner_kind, lead.owner_id)
+    answers = sql(pipeline, "SELECT lead_id, question_id, answer FROM lead_form_responses__answers")
+    expected = [row for lead in truth.values() for row in expected_answers(emulator, lead)]
     assert sorted(answers, key=str) == sorted(expected, key=str)
-    options = sql(
-        pipeline,
-        "SELECT count(*) FROM lead_form_responses__form_response__answers"
-        "__answer_details__multiple_choice_answer__options",
-    )[0][0]
-    assert options == sum(
-        len(a["answerDetails"]["multipleChoiceAnswer"]["options"])
-        for lead in truth.values()
-        for a in lead.entity["formResponse"]["answers"]
-        if "multipleChoiceAnswer" in a["answerDetails"]
-    )
 
 
 def test_forms_load_with_exact_big_ids(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
@@ -73,42 +75,65 @@ def test_forms_load_with_exact_big_ids(emulator: LinkedInEmulator, make_pipeline
     for form_id, name, version_id, created in forms:
         form = emulator.data.forms[form_id]
         assert (name, version_id, created) == (form.name, form.version_id, from_epoch_ms(form.created))
-    big_leads = sql(pipeline, "SELECT count(*) FROM lead_form_responses WHERE form_id = 6955637458260688897")
-    assert big_leads[0][0] == sum(
-        1 for lead in emulator.visible_leads() if lead.form_id == 6_955_637_458_260_688_897
+    big = 6_955_637_458_260_688_897
+    big_leads = sql(pipeline, "SELECT count(*) FROM lead_form_responses WHERE form_id = %s", big)
+    assert big_leads[0][0] == sum(1 for lead in emulator.visible_leads() if lead.form_id == big) > 0
+
+
+def test_second_run_without_new_leads_adds_nothing(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline
+) -> None:
+    """It re-reads only the lookback window (here none: just the newest lead) and merges it."""
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator, lookback_hours=0))
+    info = pipeline.run(make_source(emulator, lookback_hours=0))
+    newest = max(lead.submitted_at for lead in emulator.visible_leads())
+    assert loaded_rows(info, "lead_form_responses") == sum(
+        1 for lead in emulator.visible_leads() if lead.submitted_at == newest
     )
+    assert lead_ids(pipeline) == ids_of(emulator.visible_leads())
 
 
-def test_second_run_without_new_leads_loads_nothing(
+def test_second_run_rereads_exactly_the_lookback_window(
     emulator: LinkedInEmulator, make_pipeline: MakePipeline
 ) -> None:
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator))
-    info = pipeline.run(make_source(emulator))
-    assert loaded_rows(info, "lead_form_responses") == 0
-    assert len(lead_ids(pipeline)) == 600
+    info = pipeline.run(make_source(emulator))  # default lookback: 24 hours
+    newest = max(lead.submitted_at for lead in emulator.visible_leads())
+    in_window = [lead for lead in emulator.visible_leads() if lead.submitted_at >= newest - DAY_MS]
+    assert 1 < len(in_window) < 600
+    assert loaded_rows(info, "lead_form_responses") == len(in_window)
+    assert lead_ids(pipeline) == ids_of(emulator.visible_leads())
+    assert (
+        sql(
+            pipeline,
+            "SELECT count(*), count(DISTINCT (lead_id, question_id)) FROM lead_form_responses__answers",
+        )[0]
+        == (sum(len(lead.entity["formResponse"]["answers"]) for lead in emulator.visible_leads()),) * 2
+    )
 
 
 def test_second_run_loads_exactly_the_new_leads(
     emulator: LinkedInEmulator, make_pipeline: MakePipeline
 ) -> None:
     pipeline = make_pipeline()
-    pipeline.run(make_source(emulator))
+    pipeline.run(make_source(emulator, lookback_hours=0))
+    before = set(lead_ids(pipeline))
+    newest = max(lead.submitted_at for lead in emulator.visible_leads())
+    at_boundary = sum(1 for lead in emulator.visible_leads() if lead.submitted_at == newest)
     rng = random.Random(1)
     new = [
-        emulator.data.make_lead(form_id, NOW_MS + 1000 + i, rng)
+        emulator.data.make_lead(form_id, int(time.time() * 1000) - 30_000 + i, rng)
         for i, form_id in enumerate(list(emulator.data.forms) * 3)
     ]
     emulator.add_leads(new)
     # the source's window ends when it is created: make it now, after the new leads
-    source = make_source(emulator)
+    source = make_source(emulator, lookback_hours=0)
     info = pipeline.run(source)
-    assert loaded_rows(info, "lead_form_responses") == len(new)
-    load_id = info.loads_ids[-1]
-    fresh = [
-        r[0] for r in sql(pipeline, "SELECT id FROM lead_form_responses WHERE _dlt_load_id = %s", load_id)
-    ]
-    assert sorted(fresh) == ids_of(new)
+    # the new leads, and the newest lead of the last run again (the window starts at it)
+    assert loaded_rows(info, "lead_form_responses") == len(new) + at_boundary
+    assert sorted(set(lead_ids(pipeline)) - before) == ids_of(new)
     assert lead_ids(pipeline) == ids_of(emulator.visible_leads())
 
 
@@ -138,13 +163,15 @@ def test_older_leads_of_a_later_owner_still_load(make_pipeline: MakePipeline) ->
     data = two_owner_dataset()
     with LinkedInEmulator(data) as emulator:
         pipeline = make_pipeline()
-        pipeline.run(make_source(emulator, account_ids=[510000001, 510000002, 510000003]))
+        pipeline.run(make_source(emulator, account_ids=[510000001, 510000002, 510000003], lookback_hours=0))
         assert lead_ids(pipeline) == ids_of(data.leads)
         # next run: a new lead for B only, later than A's newest
-        new = data.make_lead(8100002, NOW_MS + 5000, random.Random(4))
+        new = data.make_lead(8100002, int(time.time() * 1000) - 1000, random.Random(4))
         emulator.add_leads([new])
-        info = pipeline.run(make_source(emulator, account_ids=[510000001, 510000002, 510000003]))
-        assert loaded_rows(info, "lead_form_responses") == 1
+        info = pipeline.run(
+            make_source(emulator, account_ids=[510000001, 510000002, 510000003], lookback_hours=0)
+        )
+        assert loaded_rows(info, "lead_form_responses") == 2  # the new lead and A's, the window's start
         assert lead_ids(pipeline) == ids_of(data.leads)
 
 
@@ -170,11 +197,8 @@ def test_every_owner_and_lead_type(emulator: LinkedInEmulator, make_pipeline: Ma
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator))
     by_owner = Counter(
-        (r[0] or r[1], r[2])
-        for r in sql(
-            pipeline,
-            "SELECT owner__sponsored_account, owner__organization, lead_type FROM lead_form_responses",
-        )
+        (f"urn:li:{r[0]}:{r[1]}", r[2])
+        for r in sql(pipeline, "SELECT owner_type, owner_id, lead_type FROM lead_form_responses")
     )
     expected = Counter(
         (f"urn:li:{lead.owner_kind}:{lead.owner_id}", lead.lead_type) for lead in emulator.visible_leads()
@@ -264,7 +288,7 @@ def test_api_call_budget(emulator: LinkedInEmulator, make_pipeline: MakePipeline
     pairs = len(data.accounts) * 1 + len(data.organizations) * 3
     emulator.short_pages = False
     pipeline = make_pipeline()
-    pipeline.run(make_source(emulator, page_size=50))
+    pipeline.run(make_source(emulator, page_size=50, lookback_hours=0))
     by_pair = Counter((lead.owner_id, lead.lead_type) for lead in emulator.visible_leads())
     forms_calls = sum(len(v) for k, v in api_calls_by_query(emulator).items() if k[0].endswith("leadForms"))
     lead_calls = sum(len(v) for k, v in api_calls_by_query(emulator).items() if k[0].endswith("Responses"))
@@ -272,7 +296,7 @@ def test_api_call_budget(emulator: LinkedInEmulator, make_pipeline: MakePipeline
     assert lead_calls == sum(-(-n // 50) for n in by_pair.values()) + pairs
 
     emulator.reset_log()
-    pipeline.run(make_source(emulator, page_size=50))
+    pipeline.run(make_source(emulator, page_size=50, lookback_hours=0))
     calls = api_calls_by_query(emulator)
     forms = {k: v for k, v in calls.items() if k[0].endswith("leadForms")}
     leads = {k: v for k, v in calls.items() if k[0].endswith("Responses")}

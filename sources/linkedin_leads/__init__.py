@@ -1,9 +1,10 @@
 """Loads LinkedIn Lead Gen Forms and the leads submitted through them (Lead Sync API)."""
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import dlt
+from dlt.common.typing import TDataItem
 from dlt.extract.incremental import Incremental, IncrementalResourceWrapper
 from dlt.extract.items import DataItemWithMeta
 from dlt.sources import DltResource
@@ -16,17 +17,30 @@ from .config import (
     Owner,
     check_api_version,
     check_base_url,
+    check_lookback,
     check_page_size,
     check_test_leads,
     parse_start_date,
     plan_owners,
 )
 from .exceptions import LinkedInAPIError, LinkedInAuthError, LinkedInConfigError, LinkedInLeadsError
-from .rows import lead_form_row, lead_row, to_epoch_ms
+from .restli import Raw
+from .rows import (
+    FORM_COLUMNS,
+    FormCatalog,
+    LeadTableBuilder,
+    QuestionColumns,
+    lead_form_row,
+    to_epoch_ms,
+)
 from .settings import (
+    ANSWERS_TABLE,
+    CONSENTS_TABLE,
     DEFAULT_API_VERSION,
     DEFAULT_BASE_URL,
+    DEFAULT_LOOKBACK_HOURS,
     DEFAULT_PAGE_SIZE,
+    LEAD_FIELDS,
     LEAD_FORM_RESPONSES_PATH,
     LEAD_FORMS_PATH,
 )
@@ -49,6 +63,7 @@ def linkedin_leads(
     lead_types: LeadTypesSetting = None,
     start_date: Optional[Union[str, date, datetime]] = None,
     test_leads: str = "include",
+    lookback_hours: float = DEFAULT_LOOKBACK_HOURS,
     credentials: LinkedInCredentials = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
     api_version: str = DEFAULT_API_VERSION,
@@ -68,39 +83,50 @@ def linkedin_leads(
         start_date: Where the first run starts (a date or ISO datetime, UTC if naive).
             Default: 365 days ago, LinkedIn's retention.
         test_leads: ``include`` (default), ``exclude`` or ``only``.
+        lookback_hours: Each run re-reads the leads submitted up to this many hours
+            before the newest lead already loaded, to catch leads LinkedIn makes
+            visible late; merging on ``id`` keeps each lead once. Default 24.
         credentials: OAuth refresh-token credentials or a plain access token.
         base_url: The API base URL.
         api_version: The ``LinkedIn-Version`` header, ``YYYYMM``.
         page_size: Records asked for per request (1 to 1000).
 
     Returns:
-        Sequence[DltResource]: ``lead_forms`` and ``lead_form_responses``.
+        Sequence[DltResource]: ``lead_forms`` and ``lead_form_responses``; the latter
+        also fills ``lead_form_responses__answers`` and ``lead_form_responses__consents``.
     """
     now = datetime.now(timezone.utc)
     owners = plan_owners(account_ids, organization_ids, lead_types)
     initial_value = parse_start_date(start_date, now)
     test_mode = check_test_leads(test_leads)
+    lookback = check_lookback(lookback_hours)
     client = LinkedInClient(
         credentials,
         check_base_url(base_url),
         check_api_version(api_version),
         check_page_size(page_size),
     )
+    # question -> column names live in the source state, so they survive across runs;
+    # lead_forms binds them before the transformer runs (state exists only during extract)
+    catalog = FormCatalog(QuestionColumns({}))
 
-    @dlt.resource(name="lead_forms", primary_key="id", write_disposition="merge")
+    @dlt.resource(name="lead_forms", primary_key="id", write_disposition="merge", columns=FORM_COLUMNS)
     def lead_forms() -> Iterator[DataItemWithMeta]:
         """Every lead form of every owner, one batch per owner (the owner rides as meta)."""
+        catalog.columns.names = dlt.current.source_state().setdefault("question_columns", {})
         for owner in owners:
             params = {"q": "owner", "owner": owner.restli}
-            forms = [lead_form_row(f) for page in client.get_pages(LEAD_FORMS_PATH, params) for f in page]
+            forms = [
+                lead_form_row(form, catalog.add_listed(form))
+                for page in client.get_pages(LEAD_FORMS_PATH, params)
+                for form in page
+            ]
             # one batch per owner, even an empty one, so that the transformer reads the
             # leads of every owner once (forms may be deleted while their leads remain)
             yield DataItemWithMeta(owner, forms)
 
     @dlt.transformer(name="lead_form_responses", primary_key="id", write_disposition="merge")
-    def lead_form_responses(
-        forms: List[Dict[str, Any]], meta: Optional[Owner] = None
-    ) -> Iterator[List[Dict[str, Any]]]:
+    def lead_form_responses(forms: List[Dict[str, Any]], meta: Optional[Owner] = None) -> Iterator[TDataItem]:
         """The leads of one owner, one finder query per lead type, in the incremental window."""
         if not isinstance(meta, Owner):
             raise LinkedInLeadsError(
@@ -116,7 +142,7 @@ def linkedin_leads(
         start = (incremental.start_value if incremental else None) or initial_value
         end = (incremental.end_value if incremental else None) or now
         # one millisecond earlier: whether LinkedIn's range start is inclusive is not
-        # documented; dlt drops what lies before the start and de-duplicates the boundary
+        # documented; dlt drops what lies before the window's start
         time_range = {"start": to_epoch_ms(start) - 1, "end": to_epoch_ms(end)}
         limited = {"include": None, "exclude": False, "only": True}[test_mode]
         for lead_type in meta.lead_types:
@@ -126,14 +152,39 @@ def linkedin_leads(
                 ("leadType", {"leadType": lead_type}),
                 ("limitedToTestLeads", limited),
                 ("submittedAtTimeRange", time_range),
+                ("fields", Raw(LEAD_FIELDS)),
             ]
             for page in client.get_pages(LEAD_FORM_RESPONSES_PATH, params):
-                rows = [lead_row(lead) for lead in page]
-                if limited is not None:
-                    rows = [row for row in rows if row["test_lead"] is limited]
-                if rows:
-                    yield rows
+                builder = LeadTableBuilder(catalog, meta.kind, meta.id)
+                for lead in page:
+                    if limited is None or bool(lead.get("testLead")) is limited:
+                        builder.add(lead)
+                if not builder.leads:
+                    continue
+                yield builder.lead_table()
+                yield dlt.mark.with_hints(
+                    builder.answer_table(),
+                    dlt.mark.make_hints(table_name=ANSWERS_TABLE, primary_key=["lead_id", "question_id"]),
+                    create_table_variant=True,
+                )
+                consents = builder.consent_table()
+                if consents.num_rows:
+                    yield dlt.mark.with_hints(
+                        consents,
+                        dlt.mark.make_hints(table_name=CONSENTS_TABLE, primary_key=["lead_id", "consent_id"]),
+                        create_table_variant=True,
+                    )
 
     responses = lead_forms | lead_form_responses
-    responses.apply_hints(incremental=dlt.sources.incremental("submitted_at", initial_value=initial_value))
+    responses.apply_hints(
+        incremental=dlt.sources.incremental(
+            "submitted_at",
+            initial_value=initial_value,
+            # the lookback: the window starts this long before the newest lead loaded
+            lag=timedelta(hours=lookback).total_seconds(),
+            # rows re-read at the window's start are merged on id, not de-duplicated by
+            # dlt (its de-duplication needs an `id` column in the answers table too)
+            primary_key=(),
+        )
+    )
     return lead_forms, responses

@@ -248,3 +248,12 @@ def check_base_url(value: str) -> str:
             "base_url", value, "use an http(s) URL such as https://api.linkedin.com/rest."
         )
     return text.rstrip("/")
+
+
+def check_lookback(value: float) -> float:
+    """Validates ``lookback_hours``: 0 to 30 days."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 720:
+        raise LinkedInConfigError(
+            "lookback_hours", value, "use a number of hours from 0 to 720 (30 days); default 24."
+        )
+    return float(value)

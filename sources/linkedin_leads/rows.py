@@ -1,12 +1,83 @@
-"""Turns LinkedIn's records into rows. Pure functions, no HTTP."""
+"""Turns LinkedIn's records into rows people can read. Pure: no HTTP, no dlt state.
+
+A lead's answers reference only question and option ids. They are resolved here
+against the questions of the form version the lead was submitted on (the ``form``
+LinkedIn projects into each lead, or the forms listing for the current version),
+giving three Arrow tables per page of leads:
+
+- the wide lead row: one column per question, named by ``QuestionColumns``;
+- the long answers table: one row per answer, with question text and option labels;
+- the consents table: one row per consent, with its text and whether it was accepted.
+"""
 
 import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Mapping, MutableMapping, Optional, Set, Tuple
+
+import pyarrow as pa
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_MS = timedelta(milliseconds=1)
 _VERSIONED_FORM = re.compile(r"^urn:li:versionedLeadGenForm:\(urn:li:leadGenForm:(\d+),(\d+)\)$")
+_URN_ID = re.compile(r"^urn:li:[A-Za-z]+:(\d+)$")
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+MULTI_VALUE_SEPARATOR = "; "
+"""Joins the labels of a multi-select answer in the wide row (the long table keeps a list)."""
+
+LEAD_COLUMNS: Dict[str, pa.DataType] = {
+    "id": pa.string(),
+    "submitted_at": TIMESTAMP,
+    "test_lead": pa.bool_(),
+    "lead_type": pa.string(),
+    "owner_type": pa.string(),
+    "owner_id": pa.int64(),
+    "owner_name": pa.string(),
+    "form_id": pa.int64(),
+    "form_version": pa.int64(),
+    "form_name": pa.string(),
+    "form_locale": pa.string(),
+    "submitter": pa.string(),
+    "campaign_id": pa.int64(),
+    "campaign_name": pa.string(),
+    "creative_id": pa.int64(),
+    "event_id": pa.int64(),
+    "associated_entity": pa.string(),
+}
+"""The lead row's own columns; question and hidden-field columns come after them."""
+
+ANSWER_COLUMNS: Dict[str, pa.DataType] = {
+    "lead_id": pa.string(),
+    "question_id": pa.int64(),
+    "column_name": pa.string(),
+    "question_name": pa.string(),
+    "question_text": pa.string(),
+    "predefined_field": pa.string(),
+    "question_type": pa.string(),
+    "answer": pa.string(),
+    "option_ids": pa.list_(pa.int64()),
+    "option_labels": pa.list_(pa.string()),
+    "form_id": pa.int64(),
+    "form_version": pa.int64(),
+    "submitted_at": TIMESTAMP,
+}
+
+CONSENT_COLUMNS: Dict[str, pa.DataType] = {
+    "lead_id": pa.string(),
+    "consent_id": pa.int64(),
+    "consent_text": pa.string(),
+    "accepted": pa.bool_(),
+    "check_required": pa.bool_(),
+    "form_id": pa.int64(),
+    "form_version": pa.int64(),
+    "submitted_at": TIMESTAMP,
+}
+
+HIDDEN_FIELD_PREFIX = "hidden_"
+MAX_COLUMN_LENGTH = 60
 
 
 def from_epoch_ms(value: int) -> datetime:
@@ -29,33 +100,379 @@ def parse_versioned_form_urn(value: Optional[str]) -> Tuple[Optional[int], Optio
     return int(match.group(1)), int(match.group(2))
 
 
-def owner_of(record: Dict[str, Any]) -> Tuple[Optional[str], Optional[str]]:
-    """Returns ``(owner_type, owner_urn)`` from a record's ``owner`` union."""
-    owner = record.get("owner") or {}
-    for owner_type, owner_urn in owner.items():
-        return owner_type, owner_urn
-    return None, None
+def urn_id(value: Any) -> Optional[int]:
+    """The numeric id at the end of ``urn:li:<type>:<id>``, else None."""
+    match = _URN_ID.match(value) if isinstance(value, str) else None
+    return int(match.group(1)) if match else None
 
 
-def lead_form_row(form: Dict[str, Any]) -> Dict[str, Any]:
-    """A ``lead_forms`` row: LinkedIn's form with its timestamps as UTC datetimes."""
-    row = dict(form)
-    for field in ("created", "lastModified"):
-        if isinstance(row.get(field), int):
-            row[field] = from_epoch_ms(row[field])
-    return row
+def slug(text: str) -> str:
+    """An identifier made of ``[a-z0-9_]`` from free text (accents folded; may be empty)."""
+    text = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+    text = text.encode("ascii", "ignore").decode().lower()
+    text = re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+    if len(text) > MAX_COLUMN_LENGTH:
+        text = text[:MAX_COLUMN_LENGTH].rsplit("_", 1)[0] or text[:MAX_COLUMN_LENGTH]
+    if text and text[0].isdigit():
+        text = f"q_{text}"
+    return text
 
 
-def lead_row(lead: Dict[str, Any]) -> Dict[str, Any]:
-    """A ``lead_form_responses`` row.
+def localized(value: Any, locale: str) -> Optional[str]:
+    """The text of a MultiLocaleString in ``locale`` (``en_US``), else its first text."""
+    if not isinstance(value, Mapping):
+        return None
+    texts = value.get("localized") or {}
+    if locale in texts:
+        return str(texts[locale])
+    for text in texts.values():
+        return str(text)
+    return None
 
-    LinkedIn's fields are kept (dlt turns their names into snake case); ``submittedAt``
-    becomes the UTC datetime ``submitted_at`` (the incremental cursor), ``testLead`` the
-    boolean ``test_lead``, and the form id and version are parsed from
-    ``versionedLeadGenFormUrn``.
+
+def form_locale(form: Mapping[str, Any]) -> str:
+    """``language_COUNTRY`` of a form's ``creationLocale``, e.g. ``en_US``."""
+    locale = form.get("creationLocale") or {}
+    language, country = locale.get("language"), locale.get("country")
+    if language and country:
+        return f"{language}_{country}"
+    return str(language or "en_US")
+
+
+class QuestionColumns:
+    """Names the wide-row column of every question, once, and remembers the name.
+
+    Rule: a predefined field is named after the field (``FIRST_NAME`` -> ``first_name``);
+    a custom question after its text in the form's locale, folded to ``[a-z0-9_]``
+    and cut at 60 characters (a digit first gets ``q_``; text with no Latin letters
+    gives ``question_<questionId>``). A name already taken by a lead column, a hidden
+    field column, a predefined field or another question of the same form version
+    gets ``_<questionId>`` appended. A question keeps the name it got when first seen,
+    so relabelling it in a later form version does not move its answers; the same
+    text in two forms shares one column.
+
+    Args:
+        names: ``{str(questionId): column}``; a mutable mapping kept in the pipeline
+            state so names survive across runs.
     """
-    row = dict(lead)
-    row["submitted_at"] = from_epoch_ms(row.pop("submittedAt"))
-    row["test_lead"] = bool(row.pop("testLead", False))
-    row["form_id"], row["form_version"] = parse_versioned_form_urn(lead.get("versionedLeadGenFormUrn"))
-    return row
+
+    def __init__(self, names: MutableMapping[str, str]) -> None:
+        self.names = names
+        self._lock = threading.Lock()
+
+    def name(self, question: Mapping[str, Any], locale: str, taken: Dict[str, int]) -> str:
+        """The column of ``question``; ``taken`` maps names used in the form version to ids."""
+        question_id = int(question["questionId"])
+        key = str(question_id)
+        with self._lock:
+            known = self.names.get(key)
+            if known is None:
+                predefined = question.get("predefinedField")
+                if predefined:
+                    known = str(predefined).lower()
+                else:
+                    known = slug(localized(question.get("question"), locale) or question.get("name") or "")
+                    if not known:
+                        known = f"question_{question_id}"
+                    reserved = (
+                        known in LEAD_COLUMNS
+                        or known.startswith(HIDDEN_FIELD_PREFIX)
+                        or known in PREDEFINED_COLUMNS
+                    )
+                    if reserved or taken.get(known, question_id) != question_id:
+                        known = f"{known}_{question_id}"
+                self.names[key] = known
+            return known
+
+
+PREDEFINED_COLUMNS = frozenset(
+    name.lower()
+    for name in (
+        "FIRST_NAME LAST_NAME EMAIL WORK_EMAIL PHONE_NUMBER WORK_PHONE_NUMBER COMPANY_NAME "
+        "JOB_TITLE JOB_FUNCTION SENIORITY INDUSTRY COMPANY_SIZE CITY STATE COUNTRY ZIP_CODE "
+        "LINKEDIN_PROFILE_LINK DEGREE FIELD_OF_STUDY SCHOOL GENDER"
+    ).split()
+)
+"""LinkedIn's predefined fields (those known): custom questions never take these names."""
+
+
+@dataclass
+class Question:
+    id: int
+    column: str
+    name: Optional[str]
+    text: Optional[str]
+    predefined_field: Optional[str]
+    kind: str
+    options: Dict[int, Optional[str]] = field(default_factory=dict)
+
+
+@dataclass
+class FormVersion:
+    """The questions, consents and hidden fields of one version of one form."""
+
+    form_id: int
+    version: Optional[int]
+    name: Optional[str]
+    locale: str
+    questions: Dict[int, Question]
+    consents: Dict[int, Tuple[Optional[str], Optional[bool]]]
+    hidden_fields: Dict[str, Optional[str]]
+
+
+def resolve_form_version(
+    form: Mapping[str, Any], version: Optional[int], columns: QuestionColumns
+) -> FormVersion:
+    """Resolves a form entity (as listed, or as projected into a lead) into a ``FormVersion``."""
+    locale = form_locale(form)
+    content = form.get("content") or {}
+    questions: Dict[int, Question] = {}
+    taken: Dict[str, int] = {}
+    for raw in content.get("questions") or []:
+        column = columns.name(raw, locale, taken)
+        taken[column] = int(raw["questionId"])
+        details = raw.get("questionDetails") or {}
+        choice = details.get("multipleChoiceQuestionDetails")
+        questions[int(raw["questionId"])] = Question(
+            id=int(raw["questionId"]),
+            column=column,
+            name=raw.get("name"),
+            text=localized(raw.get("question"), locale),
+            predefined_field=raw.get("predefinedField"),
+            kind="multiple_choice" if choice is not None else "text",
+            options={
+                int(o["id"]): localized(o.get("text"), locale) for o in (choice or {}).get("options") or []
+            },
+        )
+    legal = content.get("legalInfo") or {}
+    consents = {
+        int(c["id"]): (localized(c.get("consent"), locale), c.get("checkRequired"))
+        for c in legal.get("consents") or []
+    }
+    hidden = {
+        str(h.get("name")): (None if h.get("value") is None else str(h.get("value")))
+        for h in form.get("hiddenFields") or []
+    }
+    return FormVersion(int(form["id"]), version, form.get("name"), locale, questions, consents, hidden)
+
+
+class FormCatalog:
+    """Form versions by ``(form_id, version)``, filled from listings and lead projections."""
+
+    def __init__(self, columns: QuestionColumns) -> None:
+        self.columns = columns
+        self._versions: Dict[Tuple[int, Optional[int]], FormVersion] = {}
+        self._lock = threading.Lock()
+
+    def add_listed(self, form: Mapping[str, Any]) -> FormVersion:
+        """Registers the current version of a listed form."""
+        version = form.get("versionId")
+        resolved = resolve_form_version(form, version, self.columns)
+        with self._lock:
+            self._versions[(resolved.form_id, version)] = resolved
+        return resolved
+
+    def get(
+        self, form_id: Optional[int], version: Optional[int], projected: Optional[Mapping[str, Any]]
+    ) -> Optional[FormVersion]:
+        """The version a lead was submitted on: cached, else from the lead's projected form."""
+        if form_id is None:
+            return None
+        key = (form_id, version)
+        found = self._versions.get(key)
+        if found is None and projected and projected.get("content") is not None:
+            found = resolve_form_version({"id": form_id, **projected}, version, self.columns)
+            with self._lock:
+                self._versions[key] = found
+        return found
+
+
+class LeadTableBuilder:
+    """Collects the rows of one page of leads and returns them as Arrow tables."""
+
+    def __init__(self, catalog: FormCatalog, owner_type: str, owner_id: int) -> None:
+        self.catalog = catalog
+        self.owner_type = owner_type
+        self.owner_id = owner_id
+        self.leads: List[Dict[str, Any]] = []
+        self.answers: Dict[str, List[Any]] = {name: [] for name in ANSWER_COLUMNS}
+        self.consents: Dict[str, List[Any]] = {name: [] for name in CONSENT_COLUMNS}
+        self.unresolved: int = 0
+        self._columns: Dict[str, None] = dict.fromkeys(LEAD_COLUMNS)
+        self._forms_seen: Set[Tuple[int, Optional[int]]] = set()
+
+    def add(self, lead: Mapping[str, Any]) -> None:
+        """Resolves one lead into its wide row, answer rows and consent rows."""
+        form_id, version = parse_versioned_form_urn(lead.get("versionedLeadGenFormUrn"))
+        form = self.catalog.get(form_id, version, lead.get("form"))
+        submitted_at = from_epoch_ms(lead["submittedAt"])
+        metadata = (lead.get("leadMetadata") or {}).get("sponsoredLeadMetadata") or {}
+        metadata_info = (lead.get("leadMetadataInfo") or {}).get("sponsoredLeadMetadataInfo") or {}
+        campaign = metadata.get("campaign") or (metadata_info.get("campaign") or {}).get("id")
+        entity = lead.get("associatedEntity") or {}
+        owner_info = lead.get("ownerInfo") or {}
+        owner_name = next((v.get("name") for v in owner_info.values() if isinstance(v, Mapping)), None)
+        row: Dict[str, Any] = {
+            "id": lead["id"],
+            "submitted_at": submitted_at,
+            "test_lead": bool(lead.get("testLead", False)),
+            "lead_type": lead.get("leadType"),
+            "owner_type": self.owner_type,
+            "owner_id": self.owner_id,
+            "owner_name": owner_name,
+            "form_id": form_id,
+            "form_version": version,
+            "form_name": form.name if form else None,
+            "form_locale": form.locale if form else None,
+            "submitter": lead.get("submitter"),
+            "campaign_id": urn_id(campaign),
+            "campaign_name": (metadata_info.get("campaign") or {}).get("name"),
+            "creative_id": urn_id(entity.get("associatedCreative") or entity.get("sponsoredCreative")),
+            "event_id": urn_id(entity.get("event")),
+            "associated_entity": next(iter(entity.values()), None) if entity else None,
+        }
+        if form is None:
+            self.unresolved += 1
+        else:
+            for name, value in form.hidden_fields.items():
+                row[f"{HIDDEN_FIELD_PREFIX}{slug(name) or 'field'}"] = value
+            if (form.form_id, form.version) not in self._forms_seen:
+                # the form's questions in the form's order, whatever order the answers come in
+                self._forms_seen.add((form.form_id, form.version))
+                self._columns.update(dict.fromkeys(row))
+                self._columns.update(dict.fromkeys(q.column for q in form.questions.values()))
+        response = lead.get("formResponse") or {}
+        answers, consents = self.answers, self.consents
+        for answer in response.get("answers") or []:
+            question_id = int(answer["questionId"])
+            question = form.questions.get(question_id) if form else None
+            details = answer.get("answerDetails") or {}
+            choice = details.get("multipleChoiceAnswer")
+            option_ids: Optional[List[int]] = None
+            labels: Optional[List[Optional[str]]] = None
+            text: Optional[str]
+            if choice is not None:
+                option_ids = [int(o) for o in choice.get("options") or []]
+                labels = [question.options.get(o) if question else None for o in option_ids]
+                text = MULTI_VALUE_SEPARATOR.join(label or str(o) for o, label in zip(option_ids, labels))
+            else:
+                text = (details.get("textQuestionAnswer") or {}).get("answer")
+            column = question.column if question else f"question_{question_id}"
+            row[column] = text
+            answers["lead_id"].append(lead["id"])
+            answers["question_id"].append(question_id)
+            answers["column_name"].append(column)
+            answers["question_name"].append(question.name if question else None)
+            answers["question_text"].append(question.text if question else None)
+            answers["predefined_field"].append(question.predefined_field if question else None)
+            answers["question_type"].append(
+                question.kind if question else ("multiple_choice" if choice is not None else "text")
+            )
+            answers["answer"].append(text)
+            answers["option_ids"].append(option_ids)
+            answers["option_labels"].append(labels)
+            answers["form_id"].append(form_id)
+            answers["form_version"].append(version)
+            answers["submitted_at"].append(submitted_at)
+        for consent in response.get("consentResponses") or []:
+            consent_id = int(consent["consentId"])
+            consent_text, required = form.consents.get(consent_id, (None, None)) if form else (None, None)
+            consents["lead_id"].append(lead["id"])
+            consents["consent_id"].append(consent_id)
+            consents["consent_text"].append(consent_text)
+            consents["accepted"].append(consent.get("accepted"))
+            consents["check_required"].append(required)
+            consents["form_id"].append(form_id)
+            consents["form_version"].append(version)
+            consents["submitted_at"].append(submitted_at)
+        self.leads.append(row)
+
+    def lead_table(self) -> pa.Table:
+        """The wide lead rows: the fixed columns, then every question and hidden field seen."""
+        names = self._columns  # fixed columns first, then each form's questions in order
+        for row in self.leads:
+            if len(row) > len(LEAD_COLUMNS):
+                names.update(dict.fromkeys(row))
+        columns = {name: [row.get(name) for row in self.leads] for name in names}
+        types = {name: LEAD_COLUMNS.get(name, pa.string()) for name in names}
+        return _table(columns, types, ("id",))
+
+    def answer_table(self) -> pa.Table:
+        return _table(self.answers, ANSWER_COLUMNS, ("lead_id", "question_id"))
+
+    def consent_table(self) -> pa.Table:
+        return _table(self.consents, CONSENT_COLUMNS, ("lead_id", "consent_id"))
+
+
+def _table(columns: Dict[str, List[Any]], types: Dict[str, pa.DataType], keys: Tuple[str, ...]) -> pa.Table:
+    """An Arrow table whose key columns are not nullable, as dlt declares primary keys."""
+    schema = pa.schema(
+        [pa.field(name, data_type, nullable=name not in keys) for name, data_type in types.items()]
+    )
+    return pa.Table.from_arrays([pa.array(columns[name], types[name]) for name in types], schema=schema)
+
+
+FORM_COLUMNS: Dict[str, Dict[str, Any]] = {
+    name: {"data_type": data_type}
+    for name, data_type in {
+        "id": "bigint",
+        "name": "text",
+        "state": "text",
+        "version_id": "bigint",
+        "locale": "text",
+        "created": "timestamp",
+        "last_modified": "timestamp",
+        "owner_type": "text",
+        "owner_id": "bigint",
+        "headline": "text",
+        "description": "text",
+        "privacy_policy_url": "text",
+        "legal_disclaimer": "text",
+        "review_status": "text",
+    }.items()
+}
+"""Column types of ``lead_forms``, so columns LinkedIn leaves empty still get created."""
+
+
+def lead_form_row(form: Mapping[str, Any], resolved: FormVersion) -> Dict[str, Any]:
+    """A ``lead_forms`` row with readable columns; questions, consents and hidden fields nest."""
+    content = form.get("content") or {}
+    legal = content.get("legalInfo") or {}
+    owner_type, owner_urn = next(iter((form.get("owner") or {}).items()), (None, None))
+    review = form.get("reviewInfo") or {}
+    locale = resolved.locale
+    return {
+        "id": form["id"],
+        "name": form.get("name"),
+        "state": form.get("state"),
+        "version_id": form.get("versionId"),
+        "locale": locale,
+        "created": from_epoch_ms(form["created"]) if isinstance(form.get("created"), int) else None,
+        "last_modified": (
+            from_epoch_ms(form["lastModified"]) if isinstance(form.get("lastModified"), int) else None
+        ),
+        "owner_type": owner_type,
+        "owner_id": urn_id(owner_urn),
+        "headline": localized(content.get("headline"), locale),
+        "description": localized(content.get("description"), locale),
+        "privacy_policy_url": legal.get("privacyPolicyUrl"),
+        "legal_disclaimer": localized(legal.get("legalDisclaimer"), locale),
+        "review_status": review.get("reviewStatus"),
+        "questions": [
+            {
+                "question_id": q.id,
+                "column_name": q.column,
+                "name": q.name,
+                "text": q.text,
+                "predefined_field": q.predefined_field,
+                "question_type": q.kind,
+                "options": [{"option_id": k, "label": v} for k, v in q.options.items()],
+            }
+            for q in resolved.questions.values()
+        ],
+        "consents": [
+            {"consent_id": k, "text": text, "check_required": required}
+            for k, (text, required) in resolved.consents.items()
+        ],
+        "hidden_fields": [{"name": k, "value": v} for k, v in resolved.hidden_fields.items()],
+    }

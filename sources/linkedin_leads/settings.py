@@ -47,3 +47,21 @@ LEAD_FORMS_PATH = "leadForms"
 LEAD_FORM_RESPONSES_PATH = "leadFormResponses"
 
 EXPIRED_ACCESS_TOKEN = "EXPIRED_ACCESS_TOKEN"
+
+LEAD_FIELDS = (
+    "id,owner,leadType,versionedLeadGenFormUrn,submittedAt,testLead,formResponse,submitter,"
+    "leadMetadata,associatedEntity,ownerInfo,leadMetadataInfo,associatedEntityInfo,"
+    "form:(hiddenFields,creationLocale,name,id,content)"
+)
+"""The ``fields`` projection of the responses finder, as in LinkedIn's own Postman collection.
+
+``form:(...)`` returns, with each lead, the form version it was submitted on (its answers
+are resolved against it) and the ``*Info`` decorations return campaign and owner names,
+all in the same call.
+"""
+
+DEFAULT_LOOKBACK_HOURS = 24.0
+"""Each run re-reads the leads submitted this long before the newest lead already loaded."""
+
+ANSWERS_TABLE = "lead_form_responses__answers"
+CONSENTS_TABLE = "lead_form_responses__consents"

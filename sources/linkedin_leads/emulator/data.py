@@ -134,13 +134,17 @@ def form_versions(form_id: int, version_count: int) -> List[Dict[str, Any]]:
         text_question(400_000_000 + form_id, "Company name", "Company name", "COMPANY_NAME"),
         text_question(500_000_000 + form_id, "Job title", "Job title", "JOB_TITLE"),
     ]
-    labels = [["1-10", "11-50", "51+"], ["Small", "Medium", "Large"], ["Small", "Medium", "Large"]]
     versions = []
     for v in range(1, version_count + 1):
         questions = list(base)
-        questions.append(
-            choice_question(700_000_000 + form_id, "Team size", f"Team size? (v{v})", labels[min(v, 3) - 1])
-        )
+        # version 2 relabels the custom question and its options; version 3 adds one
+        if v == 1:
+            team = choice_question(700_000_000 + form_id, "Team size", "Team size?", ["1-10", "11-50", "51+"])
+        else:
+            team = choice_question(
+                700_000_000 + form_id, "Team size", "How big is your team?", ["Small", "Medium", "Large"]
+            )
+        questions.append(team)
         if v >= 3:
             questions.append(
                 choice_question(800_000_000 + form_id, "Interests", "Interests", ["Ads", "Data", "AI"])

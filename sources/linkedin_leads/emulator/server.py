@@ -149,6 +149,7 @@ class LinkedInEmulator:
         self.requests: List[RequestRecord] = []
         self._lock = threading.Lock()
         self._cache: Dict[Tuple[Any, ...], List[Lead]] = {}
+        self._form_cache: Dict[Tuple[Any, ...], bytes] = {}
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
         self.base_url = ""
@@ -425,14 +426,34 @@ class LinkedInEmulator:
         return selected
 
     def _project(self, lead: Lead, projection: Optional[Dict[str, Any]]) -> bytes:
+        """A lead as projected by ``fields``: decorations and the form as submitted, on demand.
+
+        Bytes are spliced from cached parts so that large pages stay cheap to serve.
+        """
         if projection is None:
             return lead.json_bytes
-        entity = {k: v for k, v in lead.entity.items() if k in projection}
+        if set(lead.entity) <= set(projection):
+            body = lead.json_bytes[:-1]
+        else:
+            kept = {k: v for k, v in lead.entity.items() if k in projection}
+            body = json.dumps(kept, ensure_ascii=False, separators=(",", ":")).encode()[:-1]
+        parts = [body]
         if "form" in projection:
-            form = self.data.forms[lead.form_id].entity(lead.form_version)
-            sub = projection["form"]
-            entity["form"] = {k: v for k, v in form.items() if not sub or k in sub}
-        return json.dumps(entity, ensure_ascii=False).encode()
+            parts.append(b',"form":' + self._form_bytes(lead.form_id, lead.form_version, projection["form"]))
+        for name, value in decorations(lead).items():
+            if name in projection and value is not None:
+                parts.append(b',"' + name.encode() + b'":' + json.dumps(value).encode())
+        parts.append(b"}")
+        return b"".join(parts)
+
+    def _form_bytes(self, form_id: int, version: int, sub: Dict[str, Any]) -> bytes:
+        key = (form_id, version, tuple(sorted(sub)))
+        cached = self._form_cache.get(key)
+        if cached is None:
+            form = self.data.forms[form_id].entity(version)
+            kept = {k: v for k, v in form.items() if not sub or k in sub}
+            cached = self._form_cache[key] = json.dumps(kept, ensure_ascii=False).encode()
+        return cached
 
     def handle_token(self, body: str) -> Tuple[int, Dict[str, Any]]:
         form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
@@ -459,6 +480,31 @@ class LinkedInEmulator:
             "refresh_token_expires_in": 31536000,
             "scope": "r_ads,r_marketing_leadgen_automation,r_organization_admin",
         }
+
+
+def decorations(lead: Lead) -> Dict[str, Any]:
+    """The ``*Info`` decorations LinkedIn adds to a lead when they are projected."""
+    entity = lead.entity
+    campaign = (entity.get("leadMetadata") or {}).get("sponsoredLeadMetadata", {}).get("campaign")
+    creative = (entity.get("associatedEntity") or {}).get("associatedCreative")
+    info_key = "sponsoredAccountInfo" if lead.owner_kind == "sponsoredAccount" else "organizationInfo"
+    return {
+        "ownerInfo": {info_key: {"name": f"Owner {lead.owner_id}"}},
+        "leadMetadataInfo": (
+            {
+                "sponsoredLeadMetadataInfo": {
+                    "campaign": {
+                        "id": campaign,
+                        "name": f"Campaign {campaign.rsplit(':', 1)[1]} – “Q3”, (EU)",
+                        "type": "SPONSORED_UPDATES",
+                    }
+                }
+            }
+            if campaign
+            else None
+        ),
+        "associatedEntityInfo": {"associatedCreative": {"id": creative}} if creative else None,
+    }
 
 
 class _Handler(BaseHTTPRequestHandler):
