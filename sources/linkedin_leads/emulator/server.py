@@ -110,6 +110,8 @@ class LinkedInEmulator:
         range_start_inclusive / range_end_inclusive: ``submittedAtTimeRange`` bounds.
         limited_false_excludes_tests: Whether ``limitedToTestLeads=false`` drops test leads.
         retention_days: Leads older than this are not returned, by lead type.
+        versions: The active ``LinkedIn-Version`` months (default: the last 12, no December).
+        project_form: Whether a ``form:(...)`` projection is honoured (LinkedIn's is [U]).
     """
 
     def __init__(
@@ -125,6 +127,7 @@ class LinkedInEmulator:
         limited_false_excludes_tests: bool = False,
         retention_days: Optional[Dict[str, int]] = None,
         versions: Optional[Set[str]] = None,
+        project_form: bool = True,
     ) -> None:
         self.data = data or Dataset()
         self.now_ms: Callable[[], int] = now or (lambda: int(time.time() * 1000))
@@ -134,6 +137,7 @@ class LinkedInEmulator:
         self.range_start_inclusive = range_start_inclusive
         self.range_end_inclusive = range_end_inclusive
         self.limited_false_excludes_tests = limited_false_excludes_tests
+        self.project_form = project_form
         self.retention_days = retention_days or {}
         self.versions = versions or active_versions(
             datetime.fromtimestamp(self.now_ms() / 1000, tz=timezone.utc)
@@ -438,7 +442,7 @@ class LinkedInEmulator:
             kept = {k: v for k, v in lead.entity.items() if k in projection}
             body = json.dumps(kept, ensure_ascii=False, separators=(",", ":")).encode()[:-1]
         parts = [body]
-        if "form" in projection:
+        if "form" in projection and self.project_form:
             parts.append(b',"form":' + self._form_bytes(lead.form_id, lead.form_version, projection["form"]))
         for name, value in decorations(lead).items():
             if name in projection and value is not None:

@@ -1,0 +1,373 @@
+"""Leads people can read: resolved answers, the wide row, consents, attribution, organic leads."""
+
+import json
+import random
+import time
+from typing import Any, Callable, Dict, List
+
+import dlt
+import pytest
+
+from linkedin_leads.emulator import Dataset, Lead, LeadForm, LinkedInEmulator, generate
+from linkedin_leads.emulator.data import DAY_MS, choice_question, form_versions, text_question
+from linkedin_leads.rows import QuestionColumns, from_epoch_ms
+
+from .conftest import NOW_MS, lead_ids, make_source, sql
+
+MakePipeline = Callable[..., dlt.Pipeline]
+FORM = 8100001
+ACCOUNT = 510000001
+
+
+def three_version_dataset(per_version: int = 12) -> Dataset:
+    """One form with three versions: v2 relabels the custom question and its options, v3 adds one."""
+    data = Dataset()
+    data.add_form(
+        LeadForm(
+            FORM, "sponsoredAccount", ACCOUNT, "Whitepaper", NOW_MS - 400 * DAY_MS, form_versions(FORM, 3)
+        )
+    )
+    rng = random.Random(11)
+    for version in (1, 2, 3):
+        for i in range(per_version):
+            data.leads.append(
+                data.make_lead(FORM, NOW_MS - (10 - version) * DAY_MS + i, rng, version=version)
+            )
+    return data
+
+
+def run(emulator: LinkedInEmulator, make_pipeline: MakePipeline, **kwargs: Any) -> dlt.Pipeline:
+    pipeline = make_pipeline()
+    args: Dict[str, Any] = {
+        "account_ids": emulator.data.accounts,
+        "organization_ids": emulator.data.organizations,
+    }
+    args.update(kwargs)
+    pipeline.run(make_source(emulator, **args))
+    return pipeline
+
+
+def labels_of(form: Dict[str, Any], question_id: int) -> Dict[int, str]:
+    question = next(q for q in form["questions"] if q["questionId"] == question_id)
+    return {
+        o["id"]: o["text"]["localized"]["en_US"]
+        for o in question["questionDetails"]["multipleChoiceQuestionDetails"]["options"]
+    }
+
+
+def test_answers_are_resolved_by_the_version_submitted(make_pipeline: MakePipeline) -> None:
+    data = three_version_dataset()
+    with LinkedInEmulator(data) as emulator:
+        pipeline = run(emulator, make_pipeline)
+    rows = sql(
+        pipeline,
+        "SELECT lead_id, question_id, question_text, answer, option_ids, option_labels, form_version"
+        " FROM lead_form_responses__answers",
+    )
+    by_lead = {lead.id: lead for lead in data.leads}
+    assert {r[0] for r in rows} == set(by_lead)
+    checked = 0
+    for lead_id, question_id, question_text, answer, option_ids, option_labels, version in rows:
+        lead = by_lead[lead_id]
+        content = data.forms[FORM].versions[lead.form_version - 1]
+        question = next(q for q in content["questions"] if q["questionId"] == question_id)
+        assert version == lead.form_version
+        assert question_text == question["question"]["localized"]["en_US"]
+        if option_ids is not None:
+            labels = labels_of(content, question_id)
+            assert json.loads(option_labels) == [labels[o] for o in json.loads(option_ids)]
+            assert answer == "; ".join(labels[o] for o in json.loads(option_ids))
+            checked += 1
+    assert checked >= 36
+    # the relabelled question keeps one column; each lead shows its own version's labels
+    team_question = 700_000_000 + FORM
+    wide = dict(sql(pipeline, "SELECT id, how_big_is_your_team FROM lead_form_responses"))
+    for lead in data.leads:
+        answer = next(a for a in lead.entity["formResponse"]["answers"] if a["questionId"] == team_question)
+        labels = labels_of(data.forms[FORM].versions[lead.form_version - 1], team_question)
+        assert wide[lead.id] == "; ".join(
+            labels[o] for o in answer["answerDetails"]["multipleChoiceAnswer"]["options"]
+        )
+    interests = sql(
+        pipeline, "SELECT form_version, count(interests) FROM lead_form_responses GROUP BY 1 ORDER BY 1"
+    )
+    assert interests == [(1, 0), (2, 0), (3, 12)]
+
+
+def test_wide_row_has_a_column_per_field(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
+    pipeline = run(emulator, make_pipeline)
+    rows = {
+        r[0]: r[1:]
+        for r in sql(
+            pipeline,
+            "SELECT id, email, first_name, last_name, company_name, job_title FROM lead_form_responses",
+        )
+    }
+    assert len(rows) == 600
+    for lead in emulator.visible_leads():
+        predefined = {}
+        form = emulator.data.forms[lead.form_id].versions[lead.form_version - 1]
+        fields = {q["questionId"]: q.get("predefinedField") for q in form["questions"]}
+        for answer in lead.entity["formResponse"]["answers"]:
+            if "textQuestionAnswer" in answer["answerDetails"]:
+                predefined[fields[answer["questionId"]]] = answer["answerDetails"]["textQuestionAnswer"][
+                    "answer"
+                ]
+        assert rows[lead.id] == tuple(
+            predefined[f] for f in ("EMAIL", "FIRST_NAME", "LAST_NAME", "COMPANY_NAME", "JOB_TITLE")
+        )
+    multi = sql(pipeline, "SELECT interests FROM lead_form_responses WHERE interests LIKE '%; %' LIMIT 1")
+    assert multi and set(multi[0][0].split("; ")) <= {"Ads", "Data", "AI"}
+
+
+def test_consents_hidden_fields_and_attribution(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline
+) -> None:
+    pipeline = run(emulator, make_pipeline)
+    consents = {
+        r[0]: r[1:]
+        for r in sql(
+            pipeline,
+            "SELECT lead_id, consent_id, consent_text, accepted, check_required"
+            " FROM lead_form_responses__consents",
+        )
+    }
+    rows = {
+        r[0]: r[1:]
+        for r in sql(
+            pipeline,
+            "SELECT id, hidden_utm_source, campaign_id, creative_id, event_id, campaign_name, owner_name"
+            " FROM lead_form_responses",
+        )
+    }
+    events = 0
+    for lead in emulator.visible_leads():
+        response = lead.entity["formResponse"]["consentResponses"][0]
+        assert consents[lead.id] == (0, "Email me updates", response["accepted"], False)
+        hidden, campaign, creative, event, campaign_name, owner_name = rows[lead.id]
+        assert hidden == "linkedin"
+        assert owner_name == f"Owner {lead.owner_id}"
+        if lead.lead_type == "SPONSORED":
+            urn = lead.entity["leadMetadata"]["sponsoredLeadMetadata"]["campaign"]
+            assert campaign == int(urn.rsplit(":", 1)[1])
+            assert campaign_name == f"Campaign {campaign} – “Q3”, (EU)"
+            assert creative == int(lead.entity["associatedEntity"]["associatedCreative"].rsplit(":", 1)[1])
+            assert event is None
+        elif lead.lead_type == "EVENT":
+            assert event == int(lead.entity["associatedEntity"]["event"].rsplit(":", 1)[1]) > 2**63 // 2
+            assert campaign is None and creative is None
+            events += 1
+    assert events > 0
+
+
+def test_organic_leads_and_their_forms(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
+    pipeline = run(emulator, make_pipeline)
+    organization = emulator.data.organizations[0]
+    organic = sorted(lead.id for lead in emulator.visible_leads() if lead.owner_kind == "organization")
+    loaded = sql(
+        pipeline,
+        "SELECT id, lead_type FROM lead_form_responses WHERE owner_type = 'organization' AND owner_id = %s",
+        organization,
+    )
+    assert sorted(r[0] for r in loaded) == organic
+    assert {r[1] for r in loaded} == {"COMPANY", "EVENT", "ORGANIZATION_PRODUCT"}
+    forms = sql(
+        pipeline,
+        "SELECT id FROM lead_forms WHERE owner_type = 'organization' AND owner_id = %s",
+        organization,
+    )
+    assert sorted(f[0] for f in forms) == sorted(
+        f.id for f in emulator.data.forms.values() if f.owner_kind == "organization"
+    )
+    # a SPONSORED query is never sent for an organization, nor an organic one for an ad account
+    for record in emulator.calls("leadFormResponses"):
+        organic_owner = "owner=(organization:" in record.query
+        assert ("leadType=(leadType:SPONSORED)" in record.query) is not organic_owner
+    questions = sql(
+        pipeline,
+        "SELECT q.text FROM lead_forms f JOIN lead_forms__questions q ON q._dlt_parent_id = f._dlt_id"
+        " WHERE f.owner_type = 'organization' AND q.predefined_field = 'EMAIL'",
+    )
+    assert questions and {q[0] for q in questions} == {"Email address"}
+
+
+def test_late_lead_is_loaded_by_the_next_run_once(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline
+) -> None:
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator))
+    newest = max(lead.submitted_at for lead in emulator.visible_leads())
+    rng = random.Random(21)
+    form = next(iter(emulator.data.forms))
+    late = emulator.data.make_lead(form, newest - 2 * 3_600_000, rng)  # within the 24 h lookback
+    too_late = emulator.data.make_lead(form, newest - 2 * DAY_MS, rng)  # beyond it
+    emulator.add_leads([late, too_late])
+    pipeline.run(make_source(emulator))
+    ids = lead_ids(pipeline)
+    assert late.id in ids and too_late.id not in ids
+    assert len(ids) == len(set(ids)) == 601
+    # a longer lookback reaches the older one; still nothing twice
+    pipeline.run(make_source(emulator, lookback_hours=72))
+    ids = lead_ids(pipeline)
+    assert too_late.id in ids and len(ids) == len(set(ids)) == 602
+    answers = sql(
+        pipeline, "SELECT count(*), count(DISTINCT (lead_id, question_id)) FROM lead_form_responses__answers"
+    )
+    assert (
+        answers[0][0]
+        == answers[0][1]
+        == sum(len(lead.entity["formResponse"]["answers"]) for lead in emulator.visible_leads())
+    )
+
+
+TRICKY = [
+    "李小龙",
+    "Zoë 🚀✨",
+    'He said "hi", (twice)',
+    "a,b;c|d",
+    "O'Brien (CEO), Acme: EU/US",
+    "  spaces  ",
+    "\\n no newline",
+]
+
+
+def test_non_ascii_answers_round_trip_and_big_ids(make_pipeline: MakePipeline) -> None:
+    big = 9_007_199_254_740_993 * 100  # far above 2**53
+    data = Dataset()
+    data.add_form(
+        LeadForm(
+            big,
+            "sponsoredAccount",
+            ACCOUNT,
+            "Formulaire « été » 日本",
+            NOW_MS - 400 * DAY_MS,
+            form_versions(big, 1),
+        )
+    )
+    rng = random.Random(5)
+    leads: List[Lead] = []
+    for i, text in enumerate(TRICKY):
+        lead = data.make_lead(big, NOW_MS - DAY_MS + i, rng)
+        for answer in lead.entity["formResponse"]["answers"]:
+            if "textQuestionAnswer" in answer["answerDetails"]:
+                answer["answerDetails"]["textQuestionAnswer"]["answer"] = text
+        leads.append(lead)
+    data.leads = leads
+    with LinkedInEmulator(data) as emulator:
+        pipeline = run(emulator, make_pipeline)
+    rows = dict(sql(pipeline, "SELECT id, first_name FROM lead_form_responses"))
+    assert [rows[lead.id] for lead in leads] == TRICKY
+    assert sql(pipeline, "SELECT DISTINCT form_id FROM lead_form_responses") == [(big,)]
+    assert sql(pipeline, "SELECT DISTINCT form_id FROM lead_form_responses__answers") == [(big,)]
+    assert sql(pipeline, "SELECT id, name FROM lead_forms") == [(big, "Formulaire « été » 日本")]
+
+
+def test_unresolvable_versions_keep_every_answer(make_pipeline: MakePipeline) -> None:
+    """If LinkedIn does not return the projected form, answers of old versions stay, by id."""
+    data = three_version_dataset(per_version=3)
+    with LinkedInEmulator(data, project_form=False) as emulator:
+        pipeline = run(emulator, make_pipeline)
+    assert lead_ids(pipeline) == sorted(lead.id for lead in data.leads)
+    total = sum(len(lead.entity["formResponse"]["answers"]) for lead in data.leads)
+    assert sql(pipeline, "SELECT count(*) FROM lead_form_responses__answers")[0][0] == total
+    # version 3 (the listed one) resolves; versions 1 and 2 keep ids, with no labels
+    resolved = sql(
+        pipeline,
+        "SELECT form_version, count(question_text), count(*) FROM lead_form_responses__answers"
+        " GROUP BY 1 ORDER BY 1",
+    )
+    assert resolved[2][1] == resolved[2][2] and resolved[0][1] == resolved[1][1] == 0
+    old = sql(
+        pipeline,
+        "SELECT option_ids FROM lead_form_responses__answers"
+        " WHERE form_version = 1 AND option_ids IS NOT NULL",
+    )
+    assert old and all(json.loads(r[0]) for r in old)
+    columns = {
+        r[0]
+        for r in sql(pipeline, "SELECT column_name FROM lead_form_responses__answers WHERE form_version = 1")
+    }
+    assert columns == {
+        f"question_{q}"
+        for q in (
+            100_000_000 + FORM,
+            200_000_000 + FORM,
+            300_000_000 + FORM,
+            400_000_000 + FORM,
+            500_000_000 + FORM,
+            700_000_000 + FORM,
+        )
+    }
+
+
+def test_column_names_survive_a_relabel_across_runs(make_pipeline: MakePipeline) -> None:
+    data = Dataset()
+    data.add_form(
+        LeadForm(FORM, "sponsoredAccount", ACCOUNT, "F", NOW_MS - 400 * DAY_MS, form_versions(FORM, 1))
+    )
+    rng = random.Random(8)
+    data.leads.append(data.make_lead(FORM, NOW_MS - DAY_MS, rng))
+    with LinkedInEmulator(data) as emulator:
+        pipeline = make_pipeline()
+        pipeline.run(make_source(emulator, account_ids=[ACCOUNT]))
+        # the form gets a version 2 that relabels the custom question; a lead is submitted on it
+        data.forms[FORM].versions = form_versions(FORM, 2)
+        emulator.add_leads([data.make_lead(FORM, int(time.time() * 1000) - 1000, rng, version=2)])
+        pipeline.run(make_source(emulator, account_ids=[ACCOUNT]))
+    values = sql(pipeline, "SELECT form_version, team_size FROM lead_form_responses ORDER BY 1")
+    assert [v[0] for v in values] == [1, 2] and all(v[1] for v in values)
+    assert "how_big_is_your_team" not in {
+        r[0] for r in sql(pipeline, "SELECT column_name FROM information_schema.columns")
+    }
+
+
+def question(question_id: int, text: str, predefined: Any = None) -> Dict[str, Any]:
+    if predefined:
+        return text_question(question_id, text, text, predefined)
+    return choice_question(question_id, "Custom question 0", text, ["a"])
+
+
+@pytest.mark.parametrize(
+    "text,predefined,expected",
+    [
+        ("First name", "FIRST_NAME", "first_name"),
+        ("Work e-mail", "WORK_EMAIL", "work_email"),
+        ("Team size?", None, "team_size"),
+        ("Wie groß ist Ihr Team?", None, "wie_gross_ist_ihr_team"),
+        ("Budget (€) for 2027?", None, "budget_for_2027"),
+        ("2027 budget", None, "q_2027_budget"),
+        ("你的预算是多少", None, "question_42"),
+        ("Email", None, "email_42"),  # a predefined field's name
+        ("Submitted at", None, "submitted_at_42"),  # a lead column
+        ("Hidden UTM", None, "hidden_utm_42"),  # the hidden fields' prefix
+        ("x" * 80, None, "x" * 60),
+    ],
+)
+def test_column_naming_rule(text: str, predefined: Any, expected: str) -> None:
+    columns = QuestionColumns({})
+    assert columns.name(question(42, text, predefined), "en_US", {}) == expected
+
+
+def test_column_naming_collisions_and_memory() -> None:
+    names: Dict[str, str] = {}
+    columns = QuestionColumns(names)
+    taken: Dict[str, int] = {}
+    first = columns.name(question(1, "Budget?"), "en_US", taken)
+    taken[first] = 1
+    second = columns.name(question(2, "Budget!"), "en_US", taken)
+    assert (first, second) == ("budget", "budget_2")
+    # the same text in another form shares the column
+    assert columns.name(question(3, "Budget?"), "en_US", {}) == "budget"
+    # a relabelled question keeps its name; the mapping is what the source state keeps
+    assert columns.name(question(1, "Annual budget?"), "en_US", {}) == "budget"
+    assert names == {"1": "budget", "2": "budget_2", "3": "budget"}
+    assert QuestionColumns(dict(names)).name(question(2, "Other"), "en_US", {}) == "budget_2"
+
+
+def test_generated_demo_data_uses_every_answer_kind() -> None:
+    data = generate(NOW_MS, leads=100)
+    kinds = {
+        next(iter(a["answerDetails"])) for lead in data.leads for a in lead.entity["formResponse"]["answers"]
+    }
+    assert kinds == {"textQuestionAnswer", "multipleChoiceAnswer"}
+    assert from_epoch_ms(0).year == 1970
