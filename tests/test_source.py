@@ -267,16 +267,27 @@ def test_start_date_bounds_the_first_run(emulator: LinkedInEmulator, make_pipeli
 
 
 def api_calls_by_query(emulator: LinkedInEmulator) -> Dict[Tuple[str, str], List[int]]:
+    """Paged queries (start offsets by path and owner/lead type); form-version look-ups apart."""
     calls: Dict[Tuple[str, str], List[int]] = {}
     for record in emulator.calls():
         params = dict(p.split("=", 1) for p in record.query.split("&"))
-        key = (record.path, params["owner"] + params.get("leadType", ""))
+        kind = "version" if "versionedLeadGenFormUrn" in params else record.path
+        key = (kind, params["owner"] + params.get("leadType", ""))
         calls.setdefault(key, []).append(int(params["start"]))
     return calls
 
 
+def old_versions(leads: List[Lead], emulator: LinkedInEmulator) -> int:
+    """Form versions, other than the current one, that these leads were submitted on."""
+    data = emulator.data
+    return len(
+        {(x.form_id, x.form_version) for x in leads if x.form_version != data.forms[x.form_id].version_id}
+    )
+
+
 def test_api_call_budget(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
-    """Backfill: ceil(leads / page) + 1 per (owner, lead type) + form listings.
+    """Backfill: ceil(leads / page) + 1 per (owner, lead type), the forms listings, and one
+    look-up per form version other than the current one.
 
     Incremental with no new leads: one forms listing per owner and one responses
     query per (owner, lead type); only the query whose window starts at the newest
@@ -290,10 +301,13 @@ def test_api_call_budget(emulator: LinkedInEmulator, make_pipeline: MakePipeline
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator, page_size=50, lookback_hours=0))
     by_pair = Counter((lead.owner_id, lead.lead_type) for lead in emulator.visible_leads())
-    forms_calls = sum(len(v) for k, v in api_calls_by_query(emulator).items() if k[0].endswith("leadForms"))
-    lead_calls = sum(len(v) for k, v in api_calls_by_query(emulator).items() if k[0].endswith("Responses"))
+    calls = api_calls_by_query(emulator)
+    forms_calls = sum(len(v) for k, v in calls.items() if k[0].endswith("leadForms"))
+    lead_calls = sum(len(v) for k, v in calls.items() if k[0].endswith("Responses"))
+    version_calls = sum(len(v) for k, v in calls.items() if k[0] == "version")
     assert forms_calls == owners * 2  # each owner: one page of forms, one empty page
     assert lead_calls == sum(-(-n // 50) for n in by_pair.values()) + pairs
+    assert version_calls == old_versions(emulator.visible_leads(), emulator) > 0
 
     emulator.reset_log()
     pipeline.run(make_source(emulator, page_size=50, lookback_hours=0))
@@ -303,6 +317,8 @@ def test_api_call_budget(emulator: LinkedInEmulator, make_pipeline: MakePipeline
     assert len(forms) == owners and all(v == [0, 2] for v in forms.values())
     assert len(leads) == pairs  # one query per (owner, lead type) ...
     assert sorted(len(v) for v in leads.values()) == [1] * (pairs - 1) + [2]  # ... re-reading one lead
+    newest = max(emulator.visible_leads(), key=lambda lead: lead.submitted_at)
+    assert sum(len(v) for k, v in calls.items() if k[0] == "version") == old_versions([newest], emulator)
 
 
 def test_oauth_refresh_token_mode(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
@@ -341,7 +357,7 @@ def test_configuration_from_environment(
     pipeline = make_pipeline()
     pipeline.run(linkedin_leads())
     assert lead_ids(pipeline) == ids_of([lead for lead in emulator.visible_leads() if not lead.test_lead])
-    assert all("count=25" in r.query for r in emulator.calls())
+    assert all("count=25" in r.query for r in emulator.calls() if "versionedLeadGenFormUrn" not in r.query)
 
 
 def test_full_refresh_replace_and_append(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:

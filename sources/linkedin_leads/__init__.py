@@ -40,6 +40,7 @@ from .settings import (
     DEFAULT_BASE_URL,
     DEFAULT_LOOKBACK_HOURS,
     DEFAULT_PAGE_SIZE,
+    FORM_VERSION_FIELDS,
     LEAD_FIELDS,
     LEAD_FORM_RESPONSES_PATH,
     LEAD_FORMS_PATH,
@@ -145,7 +146,31 @@ def linkedin_leads(
         # documented; dlt drops what lies before the window's start
         time_range = {"start": to_epoch_ms(start) - 1, "end": to_epoch_ms(end)}
         limited = {"include": None, "exclude": False, "only": True}[test_mode]
+        owner = meta
         for lead_type in meta.lead_types:
+
+            def fetch_form(
+                form_id: int, version: int, lead_type: str = lead_type
+            ) -> Optional[Dict[str, Any]]:
+                """The form version as submitted, projected into one lead of that version."""
+                urn = f"urn:li:versionedLeadGenForm:(urn:li:leadGenForm:{form_id},{version})"
+                body = client.get(
+                    LEAD_FORM_RESPONSES_PATH,
+                    [
+                        ("q", "owner"),
+                        ("owner", owner.restli),
+                        ("leadType", {"leadType": lead_type}),
+                        ("versionedLeadGenFormUrn", urn),
+                        ("fields", Raw(FORM_VERSION_FIELDS)),
+                        ("start", 0),
+                        ("count", 1),
+                    ],
+                )
+                for element in body.get("elements") or []:
+                    form = element.get("form")
+                    return form if isinstance(form, dict) else None
+                return None
+
             params = [
                 ("q", "owner"),
                 ("owner", meta.restli),
@@ -155,7 +180,7 @@ def linkedin_leads(
                 ("fields", Raw(LEAD_FIELDS)),
             ]
             for page in client.get_pages(LEAD_FORM_RESPONSES_PATH, params):
-                builder = LeadTableBuilder(catalog, meta.kind, meta.id)
+                builder = LeadTableBuilder(catalog, meta.kind, meta.id, fetch_form)
                 for lead in page:
                     if limited is None or bool(lead.get("testLead")) is limited:
                         builder.add(lead)

@@ -15,7 +15,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Mapping, MutableMapping, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Mapping, MutableMapping, Optional, Set, Tuple
 
 import pyarrow as pa
 
@@ -256,12 +256,16 @@ def resolve_form_version(
     return FormVersion(int(form["id"]), version, form.get("name"), locale, questions, consents, hidden)
 
 
+FetchForm = Callable[[int, int], Optional[Mapping[str, Any]]]
+
+
 class FormCatalog:
     """Form versions by ``(form_id, version)``, filled from listings and lead projections."""
 
     def __init__(self, columns: QuestionColumns) -> None:
         self.columns = columns
-        self._versions: Dict[Tuple[int, Optional[int]], FormVersion] = {}
+        self._versions: Dict[Tuple[int, Optional[int]], Optional[FormVersion]] = {}
+        self._fetching: Dict[Tuple[int, Optional[int]], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def add_listed(self, form: Mapping[str, Any]) -> FormVersion:
@@ -273,25 +277,38 @@ class FormCatalog:
         return resolved
 
     def get(
-        self, form_id: Optional[int], version: Optional[int], projected: Optional[Mapping[str, Any]]
+        self, form_id: Optional[int], version: Optional[int], fetch: Optional["FetchForm"] = None
     ) -> Optional[FormVersion]:
-        """The version a lead was submitted on: cached, else from the lead's projected form."""
+        """The version a lead was submitted on: known, else fetched once with ``fetch``.
+
+        ``fetch(form_id, version)`` returns the form as LinkedIn projects it into a lead, or
+        None; a version that cannot be had is asked for once per run.
+        """
         if form_id is None:
             return None
         key = (form_id, version)
-        found = self._versions.get(key)
-        if found is None and projected and projected.get("content") is not None:
-            found = resolve_form_version({"id": form_id, **projected}, version, self.columns)
-            with self._lock:
+        if key in self._versions:
+            return self._versions[key]
+        with self._lock:
+            lock = self._fetching.setdefault(key, threading.Lock())
+        with lock:  # one fetch per version, however many threads meet it
+            if key not in self._versions:
+                projected = fetch(form_id, version) if fetch and version is not None else None
+                found = None
+                if projected and projected.get("content") is not None:
+                    found = resolve_form_version({**projected, "id": form_id}, version, self.columns)
                 self._versions[key] = found
-        return found
+        return self._versions[key]
 
 
 class LeadTableBuilder:
     """Collects the rows of one page of leads and returns them as Arrow tables."""
 
-    def __init__(self, catalog: FormCatalog, owner_type: str, owner_id: int) -> None:
+    def __init__(
+        self, catalog: FormCatalog, owner_type: str, owner_id: int, fetch: Optional[FetchForm] = None
+    ) -> None:
         self.catalog = catalog
+        self.fetch = fetch
         self.owner_type = owner_type
         self.owner_id = owner_id
         self.leads: List[Dict[str, Any]] = []
@@ -304,7 +321,7 @@ class LeadTableBuilder:
     def add(self, lead: Mapping[str, Any]) -> None:
         """Resolves one lead into its wide row, answer rows and consent rows."""
         form_id, version = parse_versioned_form_urn(lead.get("versionedLeadGenFormUrn"))
-        form = self.catalog.get(form_id, version, lead.get("form"))
+        form = self.catalog.get(form_id, version, self.fetch)
         submitted_at = from_epoch_ms(lead["submittedAt"])
         metadata = (lead.get("leadMetadata") or {}).get("sponsoredLeadMetadata") or {}
         metadata_info = (lead.get("leadMetadataInfo") or {}).get("sponsoredLeadMetadataInfo") or {}

@@ -10,7 +10,7 @@ import json
 import random
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, KeysView, List, Optional, Tuple
 
 SPONSORED = "SPONSORED"
 ORGANIC_TYPES = ("COMPANY", "EVENT", "ORGANIZATION_PRODUCT")
@@ -75,6 +75,12 @@ class Lead:
     entity: Dict[str, Any]
     _json: Optional[bytes] = None
     _order: Optional[bytes] = None
+    decorations: Optional[Dict[str, bytes]] = None
+    """Serialized ``*Info`` decorations, made on first use."""
+
+    @property
+    def keys(self) -> "KeysView[str]":
+        return self.entity.keys()
 
     @property
     def json_bytes(self) -> bytes:

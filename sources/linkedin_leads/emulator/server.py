@@ -9,6 +9,7 @@ Faults (statuses, delays, resets, truncated bodies) are injected on demand.
 """
 
 import json
+import random
 import secrets
 import socket
 import threading
@@ -112,6 +113,7 @@ class LinkedInEmulator:
         retention_days: Leads older than this are not returned, by lead type.
         versions: The active ``LinkedIn-Version`` months (default: the last 12, no December).
         project_form: Whether a ``form:(...)`` projection is honoured (LinkedIn's is [U]).
+        latency: Seconds every API request waits before it is answered.
     """
 
     def __init__(
@@ -128,6 +130,7 @@ class LinkedInEmulator:
         retention_days: Optional[Dict[str, int]] = None,
         versions: Optional[Set[str]] = None,
         project_form: bool = True,
+        latency: float = 0.0,
     ) -> None:
         self.data = data or Dataset()
         self.now_ms: Callable[[], int] = now or (lambda: int(time.time() * 1000))
@@ -138,6 +141,7 @@ class LinkedInEmulator:
         self.range_end_inclusive = range_end_inclusive
         self.limited_false_excludes_tests = limited_false_excludes_tests
         self.project_form = project_form
+        self.latency = latency
         self.retention_days = retention_days or {}
         self.versions = versions or active_versions(
             datetime.fromtimestamp(self.now_ms() / 1000, tz=timezone.utc)
@@ -214,7 +218,29 @@ class LinkedInEmulator:
         return [r for r in self.requests if path in r.path and r.path.startswith("/rest/")]
 
     def reset_log(self) -> None:
-        self.requests.clear()
+        with self._lock:
+            self.requests.clear()
+
+    def stats(self) -> Dict[str, Any]:
+        """API calls by endpoint and status, for benchmarks in another process."""
+        with self._lock:
+            calls: Dict[str, int] = {}
+            for record in self.requests:
+                key = f"{record.method} {record.path} {record.status}"
+                calls[key] = calls.get(key, 0) + 1
+            return {"calls": calls, "leads": len(self.data.leads)}
+
+    def add_generated(self, count: int, seed: int = 99, age_ms: int = 1000) -> Dict[str, Any]:
+        """Adds ``count`` new leads submitted in the last ``age_ms`` over every form."""
+        rng = random.Random(seed)
+        forms = sorted(self.data.forms)
+        now = self.now_ms()
+        leads = [
+            self.data.make_lead(forms[i % len(forms)], now - rng.randint(1, max(1, age_ms)), rng)
+            for i in range(count)
+        ]
+        self.add_leads(leads)
+        return {"added": count}
 
     def visible_leads(self) -> List[Lead]:
         """Leads within retention: what a complete load of every owner must hold."""
@@ -436,7 +462,7 @@ class LinkedInEmulator:
         """
         if projection is None:
             return lead.json_bytes
-        if set(lead.entity) <= set(projection):
+        if lead.keys <= projection.keys():
             body = lead.json_bytes[:-1]
         else:
             kept = {k: v for k, v in lead.entity.items() if k in projection}
@@ -444,9 +470,13 @@ class LinkedInEmulator:
         parts = [body]
         if "form" in projection and self.project_form:
             parts.append(b',"form":' + self._form_bytes(lead.form_id, lead.form_version, projection["form"]))
-        for name, value in decorations(lead).items():
-            if name in projection and value is not None:
-                parts.append(b',"' + name.encode() + b'":' + json.dumps(value).encode())
+        if lead.decorations is None:
+            lead.decorations = {
+                name: b',"' + name.encode() + b'":' + json.dumps(value, ensure_ascii=False).encode()
+                for name, value in decorations(lead).items()
+                if value is not None
+            }
+        parts.extend(part for name, part in lead.decorations.items() if name in projection)
         parts.append(b"}")
         return b"".join(parts)
 
@@ -567,12 +597,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path, _, query = self.path.partition("?")
+        if path == "/_emulator/stats":
+            self._send(200, json.dumps(self.emulator.stats()).encode())
+            return
         headers = {k.lower(): v for k, v in self.headers.items()}
+        if self.emulator.latency:
+            time.sleep(self.emulator.latency)
         self._serve("GET", lambda: self.emulator.handle_api(path, query, headers))
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode()
+
+        if self.path == "/_emulator/reset":
+            self.emulator.reset_log()
+            self._send(200, b"{}")
+            return
+        if self.path == "/_emulator/add_leads":
+            self._send(200, json.dumps(self.emulator.add_generated(**json.loads(body))).encode())
+            return
 
         def answer() -> Tuple[int, bytes]:
             if self.path.partition("?")[0] != "/oauth/v2/accessToken":

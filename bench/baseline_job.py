@@ -1,0 +1,90 @@
+"""The baseline: a plain client that fetches every page the source would and only parses it.
+
+Same requests (owner, lead type, projection, page size, paging until an empty page) with
+``requests`` and ``json.loads``; nothing is resolved, converted or stored. Prints one JSON line.
+"""
+
+import argparse
+import json
+import resource
+import time
+from typing import Any, Dict, List
+
+import requests
+
+from linkedin_leads.restli import Raw, encode_query
+from linkedin_leads.settings import DEFAULT_API_VERSION, DEFAULT_PAGE_SIZE, LEAD_FIELDS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--token-url", required=True)
+    parser.add_argument("--accounts", default="")
+    parser.add_argument("--organizations", default="")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    token = requests.post(
+        args.token_url,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": "test-refresh-token",
+            "client_id": "test-client",
+            "client_secret": "test-client-secret",
+        },
+        timeout=60,
+    ).json()["access_token"]
+    session = requests.Session()
+    session.headers.update(
+        {
+            "Authorization": f"Bearer {token}",
+            "LinkedIn-Version": DEFAULT_API_VERSION,
+            "X-Restli-Protocol-Version": "2.0.0",
+        }
+    )
+    owners: List[Dict[str, Any]] = [
+        {"owner": {"sponsoredAccount": f"urn:li:sponsoredAccount:{a}"}, "types": ["SPONSORED"]}
+        for a in filter(None, args.accounts.split(","))
+    ] + [
+        {
+            "owner": {"organization": f"urn:li:organization:{o}"},
+            "types": ["COMPANY", "EVENT", "ORGANIZATION_PRODUCT"],
+        }
+        for o in filter(None, args.organizations.split(","))
+    ]
+    leads = 0
+    for owner in owners:
+        for lead_type in owner["types"]:
+            start = 0
+            while True:
+                query = encode_query(
+                    [
+                        ("q", "owner"),
+                        ("owner", owner["owner"]),
+                        ("leadType", {"leadType": lead_type}),
+                        ("fields", Raw(LEAD_FIELDS)),
+                        ("start", start),
+                        ("count", DEFAULT_PAGE_SIZE),
+                    ]
+                )
+                body = json.loads(
+                    session.get(f"{args.base_url}/leadFormResponses?{query}", timeout=60).content
+                )
+                elements = body["elements"]
+                if not elements:
+                    break
+                leads += len(elements)
+                start += len(elements)
+    print(
+        json.dumps(
+            {
+                "elapsed_s": time.perf_counter() - started,
+                "leads_loaded": leads,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

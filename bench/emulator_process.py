@@ -1,0 +1,55 @@
+"""Runs the LinkedIn emulator with generated data in its own process, for the benchmarks.
+
+Prints one JSON line with ``base_url`` and ``token_url`` once it serves, then serves until
+killed. Control endpoints: ``GET /_emulator/stats``, ``POST /_emulator/reset``,
+``POST /_emulator/add_leads`` (JSON ``{"count": N}``).
+"""
+
+import argparse
+import json
+import sys
+import threading
+import time
+
+from linkedin_leads.emulator import LinkedInEmulator, generate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--leads", type=int, required=True)
+    parser.add_argument("--accounts", type=int, default=4)
+    parser.add_argument("--organizations", type=int, default=1)
+    parser.add_argument("--forms-per-owner", type=int, default=3)
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
+    started = time.time()
+    data = generate(
+        int(time.time() * 1000),
+        accounts=args.accounts,
+        organizations=args.organizations,
+        forms_per_owner=args.forms_per_owner,
+        leads=args.leads,
+        days=360,
+    )
+    for lead in data.leads:  # serialize up front so serving is what gets measured
+        lead.json_bytes  # noqa: B018
+    emulator = LinkedInEmulator(data, short_pages=False, latency=args.latency).start()
+    print(
+        json.dumps(
+            {
+                "base_url": emulator.base_url,
+                "token_url": emulator.token_url,
+                "accounts": data.accounts,
+                "organizations": data.organizations,
+                "leads": len(data.leads),
+                "generated_in_s": round(time.time() - started, 1),
+            }
+        ),
+        flush=True,
+    )
+    sys.stdout.close()
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

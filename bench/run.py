@@ -1,0 +1,267 @@
+"""The benchmark suite: `python bench/run.py` (add `--quick` for a 20k-lead smoke run).
+
+Each scenario starts the LinkedIn emulator with generated data in its own process, runs the real
+pipeline into DuckDB in another process, and measures, in the same run, a baseline: a plain client
+that fetches the same pages and only `json.loads` them. Printed figures are leads/s end to end,
+peak RSS of the pipeline process, and API calls by endpoint; ratios are against the baseline of
+the same run. The results are written to bench/RESULTS.md.
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+PAGE_SIZE = 1000
+
+
+def env() -> Dict[str, str]:
+    variables = dict(os.environ)
+    variables["PYTHONPATH"] = str(ROOT) + os.pathsep + variables.get("PYTHONPATH", "")
+    variables["RUNTIME__LOG_LEVEL"] = "ERROR"
+    return variables
+
+
+class Emulator:
+    def __init__(self, info: Dict[str, Any], process: "subprocess.Popen[str]") -> None:
+        self.info = info
+        self.process = process
+        self.root = info["base_url"].rsplit("/rest", 1)[0]
+
+    def stats(self) -> Dict[str, int]:
+        with urllib.request.urlopen(f"{self.root}/_emulator/stats") as response:
+            return dict(json.loads(response.read())["calls"])
+
+    def post(self, path: str, payload: Dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            f"{self.root}{path}", data=json.dumps(payload).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request) as response:
+            response.read()
+
+    def owners(self, accounts: Optional[List[int]] = None) -> List[str]:
+        chosen = self.info["accounts"] if accounts is None else accounts
+        orgs = self.info["organizations"] if accounts is None else []
+        return [
+            "--accounts",
+            ",".join(map(str, chosen)),
+            "--organizations",
+            ",".join(map(str, orgs)),
+        ]
+
+
+@contextmanager
+def emulator(leads: int, accounts: int, organizations: int, latency: float = 0.0) -> Iterator[Emulator]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(BENCH / "emulator_process.py"),
+            "--leads",
+            str(leads),
+            "--accounts",
+            str(accounts),
+            "--organizations",
+            str(organizations),
+            "--latency",
+            str(latency),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env(),
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError("the emulator process did not start")
+        yield Emulator(json.loads(line), process)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def job(script: str, emu: Emulator, *args: str) -> Dict[str, Any]:
+    before = emu.stats()
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / script),
+            "--base-url",
+            emu.info["base_url"],
+            "--token-url",
+            emu.info["token_url"],
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env(),
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{script} failed:\n{result.stderr[-4000:]}")
+    figures: Dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    after = emu.stats()
+    calls: Dict[str, int] = {}
+    for key, count in after.items():
+        if count - before.get(key, 0):
+            _, path, status = key.split(" ")
+            name = path.rsplit("/", 1)[1] + ("" if status == "200" else f" ({status})")
+            calls[name] = calls.get(name, 0) + count - before.get(key, 0)
+    figures["calls"] = calls
+    figures["leads_per_s"] = figures["leads_loaded"] / figures["elapsed_s"] if figures["elapsed_s"] else 0.0
+    return figures
+
+
+def pairs(info: Dict[str, Any]) -> int:
+    return len(info["accounts"]) + 3 * len(info["organizations"])
+
+
+def backfill(leads: int, lines: List[str], results: Dict[str, Any]) -> None:
+    with emulator(leads, accounts=4, organizations=1) as emu:
+        workdir = tempfile.mkdtemp(prefix="bench-")
+        try:
+            baseline = job("baseline_job.py", emu, *emu.owners())
+            full = job("pipeline_job.py", emu, *emu.owners(), "--workdir", workdir)
+            ratio = full["leads_per_s"] / baseline["leads_per_s"]
+            budget = math.ceil(leads / PAGE_SIZE) + pairs(emu.info)
+            name = f"backfill {leads // 1000}k"
+            results[name] = {"pipeline": full, "baseline": baseline, "ratio": ratio, "budget": budget}
+            assert full["distinct_leads_in_table"] == full["leads_in_table"] == leads, full
+            lines.append(
+                f"| {name} | {full['leads_per_s']:,.0f} | {baseline['leads_per_s']:,.0f} | {ratio:.0%}"
+                f" | {full['peak_rss_mb']:,.0f} | {fmt_calls(full['calls'])} | {budget} + forms |"
+            )
+            if leads <= 200_000:
+                incremental(emu, workdir, lines, results)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def incremental(emu: Emulator, workdir: str, lines: List[str], results: Dict[str, Any]) -> None:
+    owners = len(emu.info["accounts"]) + len(emu.info["organizations"])
+    for lookback in (0, 24):
+        none = job(
+            "pipeline_job.py", emu, *emu.owners(), "--workdir", workdir, "--lookback-hours", str(lookback)
+        )
+        results[f"incremental, no new leads, lookback {lookback} h"] = none
+        lines.append(
+            f"| incremental, no new leads, lookback {lookback} h | {none['elapsed_s']:.2f} s"
+            f" ({none['leads_loaded']} leads re-read) | | | {none['peak_rss_mb']:,.0f}"
+            f" | {fmt_calls(none['calls'])} | {owners} listings + {pairs(emu.info)} queries |"
+        )
+    new = emu.info["leads"] // 100
+    emu.post("/_emulator/add_leads", {"count": new})
+    some = job("pipeline_job.py", emu, *emu.owners(), "--workdir", workdir, "--lookback-hours", "0")
+    results["incremental, 1% new leads"] = some
+    lines.append(
+        f"| incremental, 1% new ({new} leads), lookback 0 h | {some['elapsed_s']:.2f} s"
+        f" ({some['leads_loaded']} leads) | | | {some['peak_rss_mb']:,.0f} | {fmt_calls(some['calls'])} | |"
+    )
+
+
+def latency(lines: List[str], results: Dict[str, Any], leads: int) -> None:
+    with emulator(leads, accounts=10, organizations=0, latency=0.2) as emu:
+        accounts = emu.info["accounts"]
+        single_dir, all_dir = tempfile.mkdtemp(prefix="bench-"), tempfile.mkdtemp(prefix="bench-")
+        try:
+            chains = []
+            for account in accounts[:2]:  # owners get equal shares of the leads
+                one = job("pipeline_job.py", emu, *emu.owners([account]), "--workdir", single_dir)
+                chains.append(one["elapsed_s"])
+                shutil.rmtree(single_dir, ignore_errors=True)
+            every = job("pipeline_job.py", emu, *emu.owners(), "--workdir", all_dir)
+            slowest = max(chains)
+            ratio = every["elapsed_s"] / slowest
+            results["10 owners, 200 ms latency"] = {
+                "all": every,
+                "single_owner_chains_s": chains,
+                "ratio": ratio,
+            }
+            lines.append(
+                f"| 10 owners x 200 ms latency ({leads // 1000}k leads) | {every['elapsed_s']:.2f} s for all;"
+                f" slowest single owner {slowest:.2f} s | | {ratio:.2f}x | {every['peak_rss_mb']:,.0f}"
+                f" | {fmt_calls(every['calls'])} | |"
+            )
+        finally:
+            shutil.rmtree(single_dir, ignore_errors=True)
+            shutil.rmtree(all_dir, ignore_errors=True)
+
+
+def fmt_calls(calls: Dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(calls.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20k leads only, no 1M backfill")
+    parser.add_argument("--no-write", action="store_true", help="do not rewrite bench/RESULTS.md")
+    args = parser.parse_args()
+    started = time.time()
+    lines = [
+        "| scenario | pipeline | baseline (fetch + json.loads) | pipeline / baseline | peak RSS MB"
+        " | API calls | call budget |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    results: Dict[str, Any] = {}
+    sizes = [20_000] if args.quick else [100_000, 1_000_000]
+    for size in sizes:
+        backfill(size, lines, results)
+        print("\n".join(lines), flush=True)
+    latency(lines, results, 20_000)
+    table = "\n".join(lines)
+    print(table)
+    if len(sizes) == 2:
+        small, large = results["backfill 100k"]["pipeline"], results["backfill 1000k"]["pipeline"]
+        growth = large["peak_rss_mb"] / small["peak_rss_mb"] - 1
+        print(f"peak RSS 1M vs 100k: {growth:+.0%}")
+    else:
+        growth = None
+    if not args.no_write:
+        write_results(table, growth, time.time() - started, args.quick, results)
+
+
+def write_results(
+    table: str, growth: Optional[float], seconds: float, quick: bool, results: Dict[str, Any]
+) -> None:
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    cpu = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines() if "Model name" in line), "?")
+    import dlt
+
+    text = f"""# Benchmark results
+
+Command: `python bench/run.py`{" --quick" if quick else ""} (took {seconds / 60:.1f} min)
+Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC
+Machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, dlt {dlt.__version__}
+
+The emulator runs in its own process (no short pages, no latency unless stated); the pipeline
+and the baseline each run in a fresh process against it, one after the other. Leads/s count
+leads loaded end to end (HTTP, resolution, dlt extract, normalize, load into DuckDB). The
+baseline fetches the same pages with `requests` and only parses them with `json.loads`.
+
+{table}
+"""
+    if growth is not None:
+        text += f"\nPeak RSS of the 1M backfill vs the 100k backfill: {growth:+.0%}.\n"
+    text += (
+        "\n<details><summary>raw figures</summary>\n\n```json\n"
+        + json.dumps(results, indent=1)
+        + "\n```\n</details>\n"
+    )
+    (BENCH / "RESULTS.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
