@@ -220,7 +220,7 @@ def main() -> None:
     for size in sizes:
         backfill(size, lines, results)
         print("\n".join(lines), flush=True)
-    latency(lines, results, 20_000)
+    latency(lines, results, 5_000)
     table = "\n".join(lines)
     print(table)
     if len(sizes) == 2:

@@ -1,6 +1,7 @@
 """Loads LinkedIn Lead Gen Forms and the leads submitted through them (Lead Sync API)."""
 
 from datetime import date, datetime, timedelta, timezone
+from functools import partial
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import dlt
@@ -11,12 +12,14 @@ from dlt.sources import DltResource
 
 from .auth import LinkedInAccessTokenCredentials, LinkedInCredentials, LinkedInOAuthCredentials
 from .client import LinkedInClient
+from .concurrency import fan_in
 from .config import (
     IdsSetting,
     LeadTypesSetting,
     Owner,
     check_api_version,
     check_base_url,
+    check_concurrency,
     check_lookback,
     check_page_size,
     check_test_leads,
@@ -38,6 +41,7 @@ from .settings import (
     CONSENTS_TABLE,
     DEFAULT_API_VERSION,
     DEFAULT_BASE_URL,
+    DEFAULT_CONCURRENCY,
     DEFAULT_LOOKBACK_HOURS,
     DEFAULT_PAGE_SIZE,
     FORM_VERSION_FIELDS,
@@ -69,6 +73,7 @@ def linkedin_leads(
     base_url: str = DEFAULT_BASE_URL,
     api_version: str = DEFAULT_API_VERSION,
     page_size: int = DEFAULT_PAGE_SIZE,
+    concurrency: int = DEFAULT_CONCURRENCY,
 ) -> Sequence[DltResource]:
     """LinkedIn lead forms and lead form responses of ad accounts and company pages.
 
@@ -91,6 +96,7 @@ def linkedin_leads(
         base_url: The API base URL.
         api_version: The ``LinkedIn-Version`` header, ``YYYYMM``.
         page_size: Records asked for per request (1 to 1000).
+        concurrency: How many owners are read at once (1 to 32). Default 10.
 
     Returns:
         Sequence[DltResource]: ``lead_forms`` and ``lead_form_responses``; the latter
@@ -101,35 +107,45 @@ def linkedin_leads(
     initial_value = parse_start_date(start_date, now)
     test_mode = check_test_leads(test_leads)
     lookback = check_lookback(lookback_hours)
+    concurrency = check_concurrency(concurrency)
     client = LinkedInClient(
         credentials,
         check_base_url(base_url),
         check_api_version(api_version),
         check_page_size(page_size),
     )
-    # question -> column names live in the source state, so they survive across runs;
-    # lead_forms binds them before the transformer runs (state exists only during extract)
+    # question -> column names and looked-up form versions live in the source state, so they
+    # survive across runs; lead_forms binds them before the transformer runs (state exists
+    # only during extract)
     catalog = FormCatalog(QuestionColumns({}))
 
     @dlt.resource(name="lead_forms", primary_key="id", write_disposition="merge", columns=FORM_COLUMNS)
     def lead_forms() -> Iterator[DataItemWithMeta]:
-        """Every lead form of every owner, one batch per owner (the owner rides as meta)."""
-        catalog.columns.names = dlt.current.source_state().setdefault("question_columns", {})
-        for owner in owners:
+        """Every lead form of every owner, listed concurrently, as one batch (owners as meta)."""
+        state = dlt.current.source_state()
+        catalog.columns.names = state.setdefault("question_columns", {})
+        catalog.stored = state.setdefault("form_versions", {})
+
+        def listing(owner: Owner) -> Iterator[List[Dict[str, Any]]]:
             params = {"q": "owner", "owner": owner.restli}
-            forms = [
-                lead_form_row(form, catalog.add_listed(form))
-                for page in client.get_pages(LEAD_FORMS_PATH, params)
-                for form in page
-            ]
-            # one batch per owner, even an empty one, so that the transformer reads the
-            # leads of every owner once (forms may be deleted while their leads remain)
-            yield DataItemWithMeta(owner, forms)
+            for page in client.get_pages(LEAD_FORMS_PATH, params):
+                yield [lead_form_row(form, catalog.add_listed(form)) for form in page]
+
+        forms = [
+            form
+            for batch in fan_in([partial(listing, owner) for owner in owners], concurrency)
+            for form in batch
+        ]
+        # one batch with every owner, even one without forms, so that the transformer reads
+        # the leads of every owner (forms may be deleted while their leads remain)
+        yield DataItemWithMeta(owners, forms)
 
     @dlt.transformer(name="lead_form_responses", primary_key="id", write_disposition="merge")
-    def lead_form_responses(forms: List[Dict[str, Any]], meta: Optional[Owner] = None) -> Iterator[TDataItem]:
-        """The leads of one owner, one finder query per lead type, in the incremental window."""
-        if not isinstance(meta, Owner):
+    def lead_form_responses(
+        forms: List[Dict[str, Any]], meta: Optional[List[Owner]] = None
+    ) -> Iterator[TDataItem]:
+        """The leads of every owner, one finder query per (owner, lead type), owners concurrently."""
+        if not isinstance(meta, list):
             raise LinkedInLeadsError(
                 "lead_form_responses must be fed by the lead_forms resource of this source"
             )
@@ -146,59 +162,8 @@ def linkedin_leads(
         # documented; dlt drops what lies before the window's start
         time_range = {"start": to_epoch_ms(start) - 1, "end": to_epoch_ms(end)}
         limited = {"include": None, "exclude": False, "only": True}[test_mode]
-        owner = meta
-        for lead_type in meta.lead_types:
-
-            def fetch_form(
-                form_id: int, version: int, lead_type: str = lead_type
-            ) -> Optional[Dict[str, Any]]:
-                """The form version as submitted, projected into one lead of that version."""
-                urn = f"urn:li:versionedLeadGenForm:(urn:li:leadGenForm:{form_id},{version})"
-                body = client.get(
-                    LEAD_FORM_RESPONSES_PATH,
-                    [
-                        ("q", "owner"),
-                        ("owner", owner.restli),
-                        ("leadType", {"leadType": lead_type}),
-                        ("versionedLeadGenFormUrn", urn),
-                        ("fields", Raw(FORM_VERSION_FIELDS)),
-                        ("start", 0),
-                        ("count", 1),
-                    ],
-                )
-                for element in body.get("elements") or []:
-                    form = element.get("form")
-                    return form if isinstance(form, dict) else None
-                return None
-
-            params = [
-                ("q", "owner"),
-                ("owner", meta.restli),
-                ("leadType", {"leadType": lead_type}),
-                ("limitedToTestLeads", limited),
-                ("submittedAtTimeRange", time_range),
-                ("fields", Raw(LEAD_FIELDS)),
-            ]
-            for page in client.get_pages(LEAD_FORM_RESPONSES_PATH, params):
-                builder = LeadTableBuilder(catalog, meta.kind, meta.id, fetch_form)
-                for lead in page:
-                    if limited is None or bool(lead.get("testLead")) is limited:
-                        builder.add(lead)
-                if not builder.leads:
-                    continue
-                yield builder.lead_table()
-                yield dlt.mark.with_hints(
-                    builder.answer_table(),
-                    dlt.mark.make_hints(table_name=ANSWERS_TABLE, primary_key=["lead_id", "question_id"]),
-                    create_table_variant=True,
-                )
-                consents = builder.consent_table()
-                if consents.num_rows:
-                    yield dlt.mark.with_hints(
-                        consents,
-                        dlt.mark.make_hints(table_name=CONSENTS_TABLE, primary_key=["lead_id", "consent_id"]),
-                        create_table_variant=True,
-                    )
+        streams = [partial(owner_lead_tables, client, catalog, owner, time_range, limited) for owner in meta]
+        yield from fan_in(streams, concurrency)
 
     responses = lead_forms | lead_form_responses
     responses.apply_hints(
@@ -213,3 +178,67 @@ def linkedin_leads(
         )
     )
     return lead_forms, responses
+
+
+def owner_lead_tables(
+    client: LinkedInClient,
+    catalog: FormCatalog,
+    owner: Owner,
+    time_range: Dict[str, int],
+    limited: Optional[bool],
+) -> Iterator[TDataItem]:
+    """The leads of one owner in the window, page by page, as Arrow tables for three tables.
+
+    One finder query per lead type of the owner; ``limited`` is the test-lead filter
+    (None: all, False: real leads only, True: test leads only).
+    """
+    for lead_type in owner.lead_types:
+
+        def fetch_form(form_id: int, version: int, lead_type: str = lead_type) -> Optional[Dict[str, Any]]:
+            """The form version as submitted, projected into one lead of that version."""
+            urn = f"urn:li:versionedLeadGenForm:(urn:li:leadGenForm:{form_id},{version})"
+            body = client.get(
+                LEAD_FORM_RESPONSES_PATH,
+                [
+                    ("q", "owner"),
+                    ("owner", owner.restli),
+                    ("leadType", {"leadType": lead_type}),
+                    ("versionedLeadGenFormUrn", urn),
+                    ("fields", Raw(FORM_VERSION_FIELDS)),
+                    ("start", 0),
+                    ("count", 1),
+                ],
+            )
+            for element in body.get("elements") or []:
+                form = element.get("form")
+                return form if isinstance(form, dict) else None
+            return None
+
+        params = [
+            ("q", "owner"),
+            ("owner", owner.restli),
+            ("leadType", {"leadType": lead_type}),
+            ("limitedToTestLeads", limited),
+            ("submittedAtTimeRange", time_range),
+            ("fields", Raw(LEAD_FIELDS)),
+        ]
+        for page in client.get_pages(LEAD_FORM_RESPONSES_PATH, params):
+            builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch_form)
+            for lead in page:
+                if limited is None or bool(lead.get("testLead")) is limited:
+                    builder.add(lead)
+            if not builder.count:
+                continue
+            yield builder.lead_table()
+            yield dlt.mark.with_hints(
+                builder.answer_table(),
+                dlt.mark.make_hints(table_name=ANSWERS_TABLE, primary_key=["lead_id", "question_id"]),
+                create_table_variant=True,
+            )
+            consents = builder.consent_table()
+            if consents.num_rows:
+                yield dlt.mark.with_hints(
+                    consents,
+                    dlt.mark.make_hints(table_name=CONSENTS_TABLE, primary_key=["lead_id", "consent_id"]),
+                    create_table_variant=True,
+                )

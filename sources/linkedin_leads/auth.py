@@ -5,7 +5,8 @@ an OAuth refresh token with its client (the access token is fetched and
 refreshed as needed), or a plain access token (valid 60 days, not refreshable).
 """
 
-from typing import Any, ClassVar, List, Optional, Union
+import threading
+from typing import Any, Callable, ClassVar, List, Optional, Union
 
 import dlt
 from dlt.common.configuration.specs import CredentialsConfiguration, configspec
@@ -54,8 +55,11 @@ class AccessTokenProvider:
         """Returns the access token to send."""
         raise NotImplementedError
 
-    def refresh(self) -> None:
-        """Obtains a new access token, or raises ``LinkedInAuthError`` if it cannot."""
+    def refresh(self, expired: str) -> None:
+        """Replaces the ``expired`` token, or raises ``LinkedInAuthError`` if it cannot.
+
+        Thread-safe: when several requests find the same token expired, one refresh serves all.
+        """
         raise NotImplementedError
 
 
@@ -68,7 +72,7 @@ class StaticTokenProvider(AccessTokenProvider):
     def token(self) -> str:
         return self._token
 
-    def refresh(self) -> None:
+    def refresh(self, expired: str) -> None:
         raise LinkedInAuthError(
             "The LinkedIn access token in `sources.linkedin_leads.credentials.access_token` "
             "has expired (LinkedIn access tokens live 60 days). Generate a new one in the "
@@ -82,20 +86,26 @@ class RefreshTokenProvider(AccessTokenProvider):
 
     can_refresh = True
 
-    def __init__(self, credentials: LinkedInOAuthCredentials, session: Session) -> None:
+    def __init__(self, credentials: LinkedInOAuthCredentials, session: Callable[[], Session]) -> None:
         self._credentials = credentials
         self._session = session
         self._token: Optional[str] = None
+        self._lock = threading.Lock()
 
     def token(self) -> str:
-        if self._token is None:
-            self.refresh()
-        assert self._token is not None
-        return self._token
+        with self._lock:
+            if self._token is None:
+                self._token = self._fetch()
+            return self._token
 
-    def refresh(self) -> None:
+    def refresh(self, expired: str) -> None:
+        with self._lock:
+            if self._token in (None, expired):
+                self._token = self._fetch()
+
+    def _fetch(self) -> str:
         creds = self._credentials
-        response = self._session.post(
+        response = self._session().post(
             creds.token_url,
             data={
                 "grant_type": "refresh_token",
@@ -122,11 +132,16 @@ class RefreshTokenProvider(AccessTokenProvider):
                 "`sources.linkedin_leads.credentials.refresh_token`; check `client_id` and "
                 "`client_secret` too."
             )
-        self._token = str(body["access_token"])
+        return str(body["access_token"])
 
 
-def make_token_provider(credentials: LinkedInCredentials, session: Session) -> AccessTokenProvider:
-    """Builds the token provider that fits the resolved credentials."""
+def make_token_provider(
+    credentials: LinkedInCredentials, session: Callable[[], Session]
+) -> AccessTokenProvider:
+    """Builds the token provider that fits the resolved credentials.
+
+    ``session`` returns the HTTP session of the calling thread (dlt's client keeps one per thread).
+    """
     if isinstance(credentials, LinkedInOAuthCredentials):
         return RefreshTokenProvider(credentials, session)
     return StaticTokenProvider(credentials)

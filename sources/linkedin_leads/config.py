@@ -15,6 +15,7 @@ from .exceptions import LinkedInConfigError
 from .restli import urn
 from .settings import (
     LEAD_TYPES_BY_OWNER,
+    MAX_CONCURRENCY,
     MAX_PAGE_SIZE,
     MIN_PAGE_SIZE,
     ORGANIZATION,
@@ -257,3 +258,12 @@ def check_lookback(value: float) -> float:
             "lookback_hours", value, "use a number of hours from 0 to 720 (30 days); default 24."
         )
     return float(value)
+
+
+def check_concurrency(value: int) -> int:
+    """Validates ``concurrency``: 1 to 32 owners at once."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONCURRENCY:
+        raise LinkedInConfigError(
+            "concurrency", value, f"use a whole number of owners read at once, from 1 to {MAX_CONCURRENCY}."
+        )
+    return value

@@ -15,7 +15,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, Mapping, MutableMapping, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Mapping, MutableMapping, Optional, Sequence, Set, Tuple
 
 import pyarrow as pa
 
@@ -218,6 +218,52 @@ class FormVersion:
     questions: Dict[int, Question]
     consents: Dict[int, Tuple[Optional[str], Optional[bool]]]
     hidden_fields: Dict[str, Optional[str]]
+    hidden_columns: Dict[str, Optional[str]] = field(default_factory=dict)
+    """``hidden_<name>`` column -> value, for the wide row."""
+
+    def __post_init__(self) -> None:
+        self.hidden_columns = {
+            f"{HIDDEN_FIELD_PREFIX}{slug(name) or 'field'}": value
+            for name, value in self.hidden_fields.items()
+        }
+
+    def to_state(self) -> Dict[str, Any]:
+        """A compact, JSON-friendly form of this version, for the pipeline state."""
+        return {
+            "name": self.name,
+            "locale": self.locale,
+            "questions": [
+                [
+                    q.id,
+                    q.column,
+                    q.name,
+                    q.text,
+                    q.predefined_field,
+                    q.kind,
+                    [[k, v] for k, v in q.options.items()],
+                ]
+                for q in self.questions.values()
+            ],
+            "consents": [[k, text, required] for k, (text, required) in self.consents.items()],
+            "hidden_fields": [[k, v] for k, v in self.hidden_fields.items()],
+        }
+
+    @classmethod
+    def from_state(cls, form_id: int, version: Optional[int], value: Mapping[str, Any]) -> "FormVersion":
+        """The inverse of ``to_state``."""
+        questions = {
+            int(q[0]): Question(int(q[0]), q[1], q[2], q[3], q[4], q[5], {int(k): v for k, v in q[6]})
+            for q in value["questions"]
+        }
+        return cls(
+            form_id,
+            version,
+            value.get("name"),
+            value.get("locale") or "en_US",
+            questions,
+            {int(k): (text, required) for k, text, required in value["consents"]},
+            {str(k): v for k, v in value["hidden_fields"]},
+        )
 
 
 def resolve_form_version(
@@ -264,6 +310,9 @@ class FormCatalog:
 
     def __init__(self, columns: QuestionColumns) -> None:
         self.columns = columns
+        self.stored: MutableMapping[str, Any] = {}
+        """``"form_id:version"`` -> ``FormVersion.to_state()`` of versions looked up; kept in the
+        pipeline state, since a form version never changes."""
         self._versions: Dict[Tuple[int, Optional[int]], Optional[FormVersion]] = {}
         self._fetching: Dict[Tuple[int, Optional[int]], threading.Lock] = {}
         self._lock = threading.Lock()
@@ -293,16 +342,25 @@ class FormCatalog:
             lock = self._fetching.setdefault(key, threading.Lock())
         with lock:  # one fetch per version, however many threads meet it
             if key not in self._versions:
-                projected = fetch(form_id, version) if fetch and version is not None else None
+                stored = self.stored.get(f"{form_id}:{version}")
                 found = None
-                if projected and projected.get("content") is not None:
-                    found = resolve_form_version({**projected, "id": form_id}, version, self.columns)
+                if stored is not None:
+                    found = FormVersion.from_state(form_id, version, stored)
+                elif fetch is not None and version is not None:
+                    projected = fetch(form_id, version)
+                    if projected and projected.get("content") is not None:
+                        found = resolve_form_version({**projected, "id": form_id}, version, self.columns)
+                        self.stored[f"{form_id}:{version}"] = found.to_state()
                 self._versions[key] = found
         return self._versions[key]
 
 
 class LeadTableBuilder:
-    """Collects the rows of one page of leads and returns them as Arrow tables."""
+    """Collects the rows of one page of leads and returns them as Arrow tables.
+
+    Built for speed (it runs for every lead): fixed columns are appended to column lists,
+    answers are kept as tuples and turned into columns once per page.
+    """
 
     def __init__(
         self, catalog: FormCatalog, owner_type: str, owner_id: int, fetch: Optional[FetchForm] = None
@@ -311,117 +369,169 @@ class LeadTableBuilder:
         self.fetch = fetch
         self.owner_type = owner_type
         self.owner_id = owner_id
-        self.leads: List[Dict[str, Any]] = []
-        self.answers: Dict[str, List[Any]] = {name: [] for name in ANSWER_COLUMNS}
-        self.consents: Dict[str, List[Any]] = {name: [] for name in CONSENT_COLUMNS}
+        self.fixed: Dict[str, List[Any]] = {name: [] for name in LEAD_COLUMNS}
+        self.dynamic: List[Dict[str, Optional[str]]] = []
+        """Per lead: question and hidden-field columns."""
+        self.answers: List[Tuple[Any, ...]] = []
+        self.consents: List[Tuple[Any, ...]] = []
         self.unresolved: int = 0
-        self._columns: Dict[str, None] = dict.fromkeys(LEAD_COLUMNS)
+        self._columns: Dict[str, None] = {}
         self._forms_seen: Set[Tuple[int, Optional[int]]] = set()
+
+    @property
+    def count(self) -> int:
+        return len(self.dynamic)
 
     def add(self, lead: Mapping[str, Any]) -> None:
         """Resolves one lead into its wide row, answer rows and consent rows."""
+        lead_id = lead["id"]
         form_id, version = parse_versioned_form_urn(lead.get("versionedLeadGenFormUrn"))
         form = self.catalog.get(form_id, version, self.fetch)
         submitted_at = from_epoch_ms(lead["submittedAt"])
         metadata = (lead.get("leadMetadata") or {}).get("sponsoredLeadMetadata") or {}
         metadata_info = (lead.get("leadMetadataInfo") or {}).get("sponsoredLeadMetadataInfo") or {}
-        campaign = metadata.get("campaign") or (metadata_info.get("campaign") or {}).get("id")
+        campaign_info = metadata_info.get("campaign") or {}
         entity = lead.get("associatedEntity") or {}
         owner_info = lead.get("ownerInfo") or {}
-        owner_name = next((v.get("name") for v in owner_info.values() if isinstance(v, Mapping)), None)
-        row: Dict[str, Any] = {
-            "id": lead["id"],
-            "submitted_at": submitted_at,
-            "test_lead": bool(lead.get("testLead", False)),
-            "lead_type": lead.get("leadType"),
-            "owner_type": self.owner_type,
-            "owner_id": self.owner_id,
-            "owner_name": owner_name,
-            "form_id": form_id,
-            "form_version": version,
-            "form_name": form.name if form else None,
-            "form_locale": form.locale if form else None,
-            "submitter": lead.get("submitter"),
-            "campaign_id": urn_id(campaign),
-            "campaign_name": (metadata_info.get("campaign") or {}).get("name"),
-            "creative_id": urn_id(entity.get("associatedCreative") or entity.get("sponsoredCreative")),
-            "event_id": urn_id(entity.get("event")),
-            "associated_entity": next(iter(entity.values()), None) if entity else None,
-        }
+        fixed = self.fixed
+        fixed["id"].append(lead_id)
+        fixed["submitted_at"].append(submitted_at)
+        fixed["test_lead"].append(bool(lead.get("testLead", False)))
+        fixed["lead_type"].append(lead.get("leadType"))
+        fixed["owner_type"].append(self.owner_type)
+        fixed["owner_id"].append(self.owner_id)
+        fixed["owner_name"].append(
+            next((v.get("name") for v in owner_info.values() if isinstance(v, Mapping)), None)
+        )
+        fixed["form_id"].append(form_id)
+        fixed["form_version"].append(version)
+        fixed["form_name"].append(form.name if form else None)
+        fixed["form_locale"].append(form.locale if form else None)
+        fixed["submitter"].append(lead.get("submitter"))
+        fixed["campaign_id"].append(urn_id(metadata.get("campaign") or campaign_info.get("id")))
+        fixed["campaign_name"].append(campaign_info.get("name"))
+        fixed["creative_id"].append(
+            urn_id(entity.get("associatedCreative") or entity.get("sponsoredCreative"))
+        )
+        fixed["event_id"].append(urn_id(entity.get("event")))
+        fixed["associated_entity"].append(next(iter(entity.values()), None) if entity else None)
+
         if form is None:
             self.unresolved += 1
+            row: Dict[str, Optional[str]] = {}
+            questions: Dict[int, Question] = {}
         else:
-            for name, value in form.hidden_fields.items():
-                row[f"{HIDDEN_FIELD_PREFIX}{slug(name) or 'field'}"] = value
-            if (form.form_id, form.version) not in self._forms_seen:
-                # the form's questions in the form's order, whatever order the answers come in
+            row = dict(form.hidden_columns)
+            questions = form.questions
+            if (form_id, version) not in self._forms_seen:
+                # the form's columns in the form's order, whatever order the answers come in
                 self._forms_seen.add((form.form_id, form.version))
                 self._columns.update(dict.fromkeys(row))
-                self._columns.update(dict.fromkeys(q.column for q in form.questions.values()))
+                self._columns.update(dict.fromkeys(q.column for q in questions.values()))
         response = lead.get("formResponse") or {}
-        answers, consents = self.answers, self.consents
-        for answer in response.get("answers") or []:
+        for answer in response.get("answers") or ():
             question_id = int(answer["questionId"])
-            question = form.questions.get(question_id) if form else None
+            question = questions.get(question_id)
             details = answer.get("answerDetails") or {}
             choice = details.get("multipleChoiceAnswer")
-            option_ids: Optional[List[int]] = None
-            labels: Optional[List[Optional[str]]] = None
-            text: Optional[str]
-            if choice is not None:
-                option_ids = [int(o) for o in choice.get("options") or []]
-                labels = [question.options.get(o) if question else None for o in option_ids]
-                text = MULTI_VALUE_SEPARATOR.join(label or str(o) for o, label in zip(option_ids, labels))
-            else:
+            if choice is None:
+                option_ids = labels = None
                 text = (details.get("textQuestionAnswer") or {}).get("answer")
-            column = question.column if question else f"question_{question_id}"
+            else:
+                option_ids = [int(o) for o in choice.get("options") or ()]
+                options = question.options if question else {}
+                labels = [options.get(o) for o in option_ids]
+                text = MULTI_VALUE_SEPARATOR.join(
+                    label if label is not None else str(o) for o, label in zip(option_ids, labels)
+                )
+            if question is None:
+                column = f"question_{question_id}"
+                self._columns[column] = None
+            else:
+                column = question.column
             row[column] = text
-            answers["lead_id"].append(lead["id"])
-            answers["question_id"].append(question_id)
-            answers["column_name"].append(column)
-            answers["question_name"].append(question.name if question else None)
-            answers["question_text"].append(question.text if question else None)
-            answers["predefined_field"].append(question.predefined_field if question else None)
-            answers["question_type"].append(
-                question.kind if question else ("multiple_choice" if choice is not None else "text")
+            self.answers.append(
+                (
+                    lead_id,
+                    question_id,
+                    question,
+                    choice is not None,
+                    text,
+                    option_ids,
+                    labels,
+                    form_id,
+                    version,
+                    submitted_at,
+                )
             )
-            answers["answer"].append(text)
-            answers["option_ids"].append(option_ids)
-            answers["option_labels"].append(labels)
-            answers["form_id"].append(form_id)
-            answers["form_version"].append(version)
-            answers["submitted_at"].append(submitted_at)
-        for consent in response.get("consentResponses") or []:
+        for consent in response.get("consentResponses") or ():
             consent_id = int(consent["consentId"])
             consent_text, required = form.consents.get(consent_id, (None, None)) if form else (None, None)
-            consents["lead_id"].append(lead["id"])
-            consents["consent_id"].append(consent_id)
-            consents["consent_text"].append(consent_text)
-            consents["accepted"].append(consent.get("accepted"))
-            consents["check_required"].append(required)
-            consents["form_id"].append(form_id)
-            consents["form_version"].append(version)
-            consents["submitted_at"].append(submitted_at)
-        self.leads.append(row)
+            self.consents.append(
+                (
+                    lead_id,
+                    consent_id,
+                    consent_text,
+                    consent.get("accepted"),
+                    required,
+                    form_id,
+                    version,
+                    submitted_at,
+                )
+            )
+        self.dynamic.append(row)
 
     def lead_table(self) -> pa.Table:
         """The wide lead rows: the fixed columns, then every question and hidden field seen."""
-        names = self._columns  # fixed columns first, then each form's questions in order
-        for row in self.leads:
-            if len(row) > len(LEAD_COLUMNS):
+        names = self._columns  # each form's columns in form order
+        for row in self.dynamic:
+            if not row.keys() <= names.keys():
                 names.update(dict.fromkeys(row))
-        columns = {name: [row.get(name) for row in self.leads] for name in names}
-        types = {name: LEAD_COLUMNS.get(name, pa.string()) for name in names}
+        columns: Dict[str, List[Any]] = dict(self.fixed)
+        types = dict(LEAD_COLUMNS)
+        for name in names:
+            columns[name] = [row.get(name) for row in self.dynamic]
+            types[name] = pa.string()
         return _table(columns, types, ("id",))
 
     def answer_table(self) -> pa.Table:
-        return _table(self.answers, ANSWER_COLUMNS, ("lead_id", "question_id"))
+        rows = self.answers
+        if not rows:
+            return _table({name: [] for name in ANSWER_COLUMNS}, ANSWER_COLUMNS, ("lead_id", "question_id"))
+        lead_ids, question_ids, questions, choices, texts, option_ids, labels, forms, versions, times = zip(
+            *rows
+        )
+        columns = {
+            "lead_id": lead_ids,
+            "question_id": question_ids,
+            "column_name": [q.column if q else f"question_{i}" for q, i in zip(questions, question_ids)],
+            "question_name": [q.name if q else None for q in questions],
+            "question_text": [q.text if q else None for q in questions],
+            "predefined_field": [q.predefined_field if q else None for q in questions],
+            "question_type": [
+                q.kind if q else ("multiple_choice" if c else "text") for q, c in zip(questions, choices)
+            ],
+            "answer": texts,
+            "option_ids": option_ids,
+            "option_labels": labels,
+            "form_id": forms,
+            "form_version": versions,
+            "submitted_at": times,
+        }
+        return _table(columns, ANSWER_COLUMNS, ("lead_id", "question_id"))
 
     def consent_table(self) -> pa.Table:
-        return _table(self.consents, CONSENT_COLUMNS, ("lead_id", "consent_id"))
+        columns = dict(zip(CONSENT_COLUMNS, zip(*self.consents))) if self.consents else {}
+        return _table(
+            {name: list(columns.get(name, ())) for name in CONSENT_COLUMNS},
+            CONSENT_COLUMNS,
+            ("lead_id", "consent_id"),
+        )
 
 
-def _table(columns: Dict[str, List[Any]], types: Dict[str, pa.DataType], keys: Tuple[str, ...]) -> pa.Table:
+def _table(
+    columns: Mapping[str, Sequence[Any]], types: Dict[str, pa.DataType], keys: Tuple[str, ...]
+) -> pa.Table:
     """An Arrow table whose key columns are not nullable, as dlt declares primary keys."""
     schema = pa.schema(
         [pa.field(name, data_type, nullable=name not in keys) for name, data_type in types.items()]

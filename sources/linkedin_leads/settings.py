@@ -68,3 +68,8 @@ DEFAULT_LOOKBACK_HOURS = 24.0
 
 ANSWERS_TABLE = "lead_form_responses__answers"
 CONSENTS_TABLE = "lead_form_responses__consents"
+
+DEFAULT_CONCURRENCY = 10
+"""Owners read at once. LinkedIn limits calls per day, not connections; ten owners at once
+make a run as long as its slowest owner."""
+MAX_CONCURRENCY = 32
