@@ -1,10 +1,12 @@
 """Loads LinkedIn Lead Gen Forms and the leads submitted through them (Lead Sync API)."""
 
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import dlt
+from dlt.common import logger
 from dlt.common.typing import TDataItem
 from dlt.extract.incremental import Incremental, IncrementalResourceWrapper
 from dlt.extract.items import DataItemWithMeta
@@ -26,7 +28,14 @@ from .config import (
     parse_start_date,
     plan_owners,
 )
-from .exceptions import LinkedInAPIError, LinkedInAuthError, LinkedInConfigError, LinkedInLeadsError
+from .exceptions import (
+    LinkedInAccessError,
+    LinkedInAPIError,
+    LinkedInAuthError,
+    LinkedInConfigError,
+    LinkedInLeadsError,
+    LinkedInQuotaError,
+)
 from .restli import Raw
 from .rows import (
     FORM_COLUMNS,
@@ -52,11 +61,13 @@ from .settings import (
 
 __all__ = [
     "LinkedInAPIError",
+    "LinkedInAccessError",
     "LinkedInAccessTokenCredentials",
     "LinkedInAuthError",
     "LinkedInConfigError",
     "LinkedInLeadsError",
     "LinkedInOAuthCredentials",
+    "LinkedInQuotaError",
     "linkedin_leads",
 ]
 
@@ -74,6 +85,7 @@ def linkedin_leads(
     api_version: str = DEFAULT_API_VERSION,
     page_size: int = DEFAULT_PAGE_SIZE,
     concurrency: int = DEFAULT_CONCURRENCY,
+    skip_inaccessible_owners: bool = False,
 ) -> Sequence[DltResource]:
     """LinkedIn lead forms and lead form responses of ad accounts and company pages.
 
@@ -97,6 +109,8 @@ def linkedin_leads(
         api_version: The ``LinkedIn-Version`` header, ``YYYYMM``.
         page_size: Records asked for per request (1 to 1000).
         concurrency: How many owners are read at once (1 to 32). Default 10.
+        skip_inaccessible_owners: Skip, with a warning, an owner LinkedIn refuses (403)
+            instead of failing the run; it is read from ``start_date`` once it is accessible.
 
     Returns:
         Sequence[DltResource]: ``lead_forms`` and ``lead_form_responses``; the latter
@@ -126,19 +140,22 @@ def linkedin_leads(
         catalog.columns.names = state.setdefault("question_columns", {})
         catalog.stored = state.setdefault("form_versions", {})
 
+        skipped: List[Owner] = []
+
         def listing(owner: Owner) -> Iterator[List[Dict[str, Any]]]:
             params = {"q": "owner", "owner": owner.restli}
-            for page in client.get_pages(LEAD_FORMS_PATH, params):
-                yield [lead_form_row(form, catalog.add_listed(form)) for form in page]
+            with access_checked(owner, "lead forms", skip_inaccessible_owners, skipped):
+                for page in client.get_pages(LEAD_FORMS_PATH, params):
+                    yield [lead_form_row(form, catalog.add_listed(form)) for form in page]
 
         forms = [
             form
             for batch in fan_in([partial(listing, owner) for owner in owners], concurrency)
             for form in batch
         ]
-        # one batch with every owner, even one without forms, so that the transformer reads
-        # the leads of every owner (forms may be deleted while their leads remain)
-        yield DataItemWithMeta(owners, forms)
+        # one batch with every readable owner, even one without forms, so that the transformer
+        # reads the leads of each (forms may be deleted while their leads remain)
+        yield DataItemWithMeta([owner for owner in owners if owner not in skipped], forms)
 
     @dlt.transformer(name="lead_form_responses", primary_key="id", write_disposition="merge")
     def lead_form_responses(
@@ -158,12 +175,33 @@ def linkedin_leads(
         )
         start = (incremental.start_value if incremental else None) or initial_value
         end = (incremental.end_value if incremental else None) or now
-        # one millisecond earlier: whether LinkedIn's range start is inclusive is not
-        # documented; dlt drops what lies before the window's start
-        time_range = {"start": to_epoch_ms(start) - 1, "end": to_epoch_ms(end)}
+        # An owner never loaded before (added to the settings later, or skipped when it was
+        # inaccessible) is read from start_date, not from the shared cursor, and the cursor's
+        # filter is widened for this run so that its older leads pass. A fixed window
+        # (an incremental with an end_value) is read as given.
+        loaded: Dict[str, str] = dlt.current.source_state().setdefault("loaded_owners", {})
+        fixed_window = incremental is not None and incremental.end_value is not None
+        new = {owner for owner in meta if owner.urn not in loaded and not fixed_window}
+        if incremental is not None and new and start > initial_value:
+            logger.info(
+                f"Reading {', '.join(o.urn for o in new)} from {initial_value.isoformat()}: "
+                "not loaded by an earlier run"
+            )
+            incremental.start_value = initial_value
         limited = {"include": None, "exclude": False, "only": True}[test_mode]
-        streams = [partial(owner_lead_tables, client, catalog, owner, time_range, limited) for owner in meta]
-        yield from fan_in(streams, concurrency)
+        skipped: List[Owner] = []
+
+        def leads(owner: Owner) -> Iterator[TDataItem]:
+            # one millisecond earlier: whether LinkedIn's range start is inclusive is not
+            # documented; dlt drops what lies before the window's start
+            owner_start = initial_value if owner in new else start
+            time_range = {"start": to_epoch_ms(owner_start) - 1, "end": to_epoch_ms(end)}
+            with access_checked(owner, "leads", skip_inaccessible_owners, skipped):
+                yield from owner_lead_tables(client, catalog, owner, time_range, limited)
+            if owner not in skipped:
+                loaded[owner.urn] = now.isoformat()
+
+        yield from fan_in([partial(leads, owner) for owner in meta], concurrency)
 
     responses = lead_forms | lead_form_responses
     responses.apply_hints(
@@ -178,6 +216,21 @@ def linkedin_leads(
         )
     )
     return lead_forms, responses
+
+
+@contextmanager
+def access_checked(owner: Owner, resource: str, skip: bool, skipped: List[Owner]) -> Iterator[None]:
+    """Turns a 403 into an error naming the owner and the scope, or a warning and a skip."""
+    try:
+        yield
+    except LinkedInAPIError as exc:
+        if exc.status != 403:
+            raise
+        error = LinkedInAccessError(owner.urn, resource, exc)
+        if not skip:
+            raise error from None
+        logger.warning(f"Skipped {owner.urn}: {error}")
+        skipped.append(owner)
 
 
 def owner_lead_tables(

@@ -56,3 +56,36 @@ class LinkedInAPIError(LinkedInLeadsError):
 
 class LinkedInAuthError(LinkedInLeadsError):
     """An access token could not be obtained or was refused."""
+
+
+class LinkedInQuotaError(LinkedInAPIError):
+    """LinkedIn's daily quota is used up (a 429 that clears at midnight UTC)."""
+
+
+class LinkedInAccessError(LinkedInAPIError):
+    """LinkedIn refused access (403) to one owner's forms or leads."""
+
+    def __init__(self, owner_urn: str, resource: str, cause: LinkedInAPIError) -> None:
+        self.owner_urn = owner_urn
+        scope = (
+            "r_marketing_leadgen_automation (or r_ads)"
+            if resource == "lead forms"
+            else "r_marketing_leadgen_automation"
+        )
+        super().__init__(
+            cause.status,
+            cause.code,
+            cause.message,
+            cause.url,
+            hint=(
+                f"LinkedIn refused the {resource} of {owner_urn}. The member who authorized the token "
+                f"needs the scope {scope} and a role on that "
+                + (
+                    "ad account (e.g. CAMPAIGN_MANAGER or VIEWER) and on its company page"
+                    if ":sponsoredAccount:" in owner_urn
+                    else "company page (e.g. ADMINISTRATOR or LEAD_GEN_FORMS_MANAGER)"
+                )
+                + ". Or set skip_inaccessible_owners = true under [sources.linkedin_leads] to load the "
+                "other owners and skip this one with a warning"
+            ),
+        )

@@ -100,10 +100,13 @@ def parse_versioned_form_urn(value: Optional[str]) -> Tuple[Optional[int], Optio
     return int(match.group(1)), int(match.group(2))
 
 
-def urn_id(value: Any) -> Optional[int]:
-    """The numeric id at the end of ``urn:li:<type>:<id>``, else None."""
+def urn_id(value: Any, cache: Optional[Dict[Any, Optional[int]]] = None) -> Optional[int]:
+    """The numeric id at the end of ``urn:li:<type>:<id>``, else None (remembered in ``cache``)."""
     match = _URN_ID.match(value) if isinstance(value, str) else None
-    return int(match.group(1)) if match else None
+    number = int(match.group(1)) if match else None
+    if cache is not None and isinstance(value, str):
+        cache[value] = number
+    return number
 
 
 def slug(text: str) -> str:
@@ -311,6 +314,8 @@ class FormCatalog:
     def __init__(self, columns: QuestionColumns) -> None:
         self.columns = columns
         self.stored: MutableMapping[str, Any] = {}
+        self.urn_ids: Dict[Any, Optional[int]] = {None: None}
+        """Campaign, creative and event URNs -> ids, parsed once (they repeat across leads)."""
         """``"form_id:version"`` -> ``FormVersion.to_state()`` of versions looked up; kept in the
         pipeline state, since a form version never changes."""
         self._versions: Dict[Tuple[int, Optional[int]], Optional[FormVersion]] = {}
@@ -377,6 +382,8 @@ class LeadTableBuilder:
         self.unresolved: int = 0
         self._columns: Dict[str, None] = {}
         self._forms_seen: Set[Tuple[int, Optional[int]]] = set()
+        self._forms: Dict[Any, Tuple[Optional[int], Optional[int], Optional[FormVersion]]] = {}
+        self._ids = catalog.urn_ids
 
     @property
     def count(self) -> int:
@@ -385,9 +392,14 @@ class LeadTableBuilder:
     def add(self, lead: Mapping[str, Any]) -> None:
         """Resolves one lead into its wide row, answer rows and consent rows."""
         lead_id = lead["id"]
-        form_id, version = parse_versioned_form_urn(lead.get("versionedLeadGenFormUrn"))
-        form = self.catalog.get(form_id, version, self.fetch)
-        submitted_at = from_epoch_ms(lead["submittedAt"])
+        urn = lead.get("versionedLeadGenFormUrn")
+        known = self._forms.get(urn)
+        if known is None:
+            form_id, version = parse_versioned_form_urn(urn)
+            known = self._forms[urn] = (form_id, version, self.catalog.get(form_id, version, self.fetch))
+        form_id, version, form = known
+        submitted_at = int(lead["submittedAt"])  # epoch ms; converted per column in lead_table
+        ids = self._ids
         metadata = (lead.get("leadMetadata") or {}).get("sponsoredLeadMetadata") or {}
         metadata_info = (lead.get("leadMetadataInfo") or {}).get("sponsoredLeadMetadataInfo") or {}
         campaign_info = metadata_info.get("campaign") or {}
@@ -408,12 +420,12 @@ class LeadTableBuilder:
         fixed["form_name"].append(form.name if form else None)
         fixed["form_locale"].append(form.locale if form else None)
         fixed["submitter"].append(lead.get("submitter"))
-        fixed["campaign_id"].append(urn_id(metadata.get("campaign") or campaign_info.get("id")))
+        campaign = metadata.get("campaign") or campaign_info.get("id")
+        fixed["campaign_id"].append(ids[campaign] if campaign in ids else urn_id(campaign, ids))
         fixed["campaign_name"].append(campaign_info.get("name"))
-        fixed["creative_id"].append(
-            urn_id(entity.get("associatedCreative") or entity.get("sponsoredCreative"))
-        )
-        fixed["event_id"].append(urn_id(entity.get("event")))
+        creative = entity.get("associatedCreative") or entity.get("sponsoredCreative")
+        fixed["creative_id"].append(ids[creative] if creative in ids else urn_id(creative, ids))
+        fixed["event_id"].append(urn_id(entity.get("event"), ids) if entity else None)
         fixed["associated_entity"].append(next(iter(entity.values()), None) if entity else None)
 
         if form is None:
@@ -487,7 +499,8 @@ class LeadTableBuilder:
         for row in self.dynamic:
             if not row.keys() <= names.keys():
                 names.update(dict.fromkeys(row))
-        columns: Dict[str, List[Any]] = dict(self.fixed)
+        columns: Dict[str, Any] = dict(self.fixed)
+        columns["submitted_at"] = _timestamps(self.fixed["submitted_at"])
         types = dict(LEAD_COLUMNS)
         for name in names:
             columns[name] = [row.get(name) for row in self.dynamic]
@@ -516,17 +529,23 @@ class LeadTableBuilder:
             "option_labels": labels,
             "form_id": forms,
             "form_version": versions,
-            "submitted_at": times,
+            "submitted_at": _timestamps(times),
         }
         return _table(columns, ANSWER_COLUMNS, ("lead_id", "question_id"))
 
     def consent_table(self) -> pa.Table:
-        columns = dict(zip(CONSENT_COLUMNS, zip(*self.consents))) if self.consents else {}
+        columns: Dict[str, Any] = dict(zip(CONSENT_COLUMNS, zip(*self.consents))) if self.consents else {}
+        columns["submitted_at"] = _timestamps(columns.get("submitted_at", ()))
         return _table(
-            {name: list(columns.get(name, ())) for name in CONSENT_COLUMNS},
+            {name: columns.get(name, ()) for name in CONSENT_COLUMNS},
             CONSENT_COLUMNS,
             ("lead_id", "consent_id"),
         )
+
+
+def _timestamps(epoch_ms: Sequence[int]) -> pa.Array:
+    """Epoch milliseconds as a UTC timestamp column, converted in Arrow rather than per row."""
+    return pa.array(epoch_ms, pa.int64()).cast(pa.timestamp("ms", tz="UTC")).cast(TIMESTAMP)
 
 
 def _table(
@@ -536,7 +555,11 @@ def _table(
     schema = pa.schema(
         [pa.field(name, data_type, nullable=name not in keys) for name, data_type in types.items()]
     )
-    return pa.Table.from_arrays([pa.array(columns[name], types[name]) for name in types], schema=schema)
+    arrays = [
+        column if isinstance(column, pa.Array) else pa.array(column, types[name])
+        for name, column in ((name, columns[name]) for name in types)
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 FORM_COLUMNS: Dict[str, Dict[str, Any]] = {

@@ -73,3 +73,8 @@ DEFAULT_CONCURRENCY = 10
 """Owners read at once. LinkedIn limits calls per day, not connections; ten owners at once
 make a run as long as its slowest owner."""
 MAX_CONCURRENCY = 32
+
+NONEXISTENT_VERSION = "NONEXISTENT_VERSION"
+VERSION_FALLBACK_MONTHS = 13
+"""When the pinned ``LinkedIn-Version`` is sunset, the current month and this many before it
+are tried, newest first (LinkedIn supports a version for at least a year)."""
