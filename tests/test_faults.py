@@ -1,0 +1,251 @@
+"""Faults LinkedIn throws at an unattended pipeline: each ends with every lead exactly once,
+or with a clear error that leaves the cursor where it was."""
+
+import logging
+import random
+import time
+from typing import Any, Callable, Dict, Optional
+
+import dlt
+import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from linkedin_leads import LinkedInAccessError, LinkedInAPIError, LinkedInAuthError, LinkedInQuotaError
+from linkedin_leads.emulator import Fault, LinkedInEmulator
+from linkedin_leads.emulator.data import DAY_MS
+
+from .conftest import lead_ids, make_source, oauth, sql
+
+MakePipeline = Callable[..., dlt.Pipeline]
+DAILY = {
+    "status": 429,
+    "serviceErrorCode": 101,
+    "code": "TOO_MANY_REQUESTS",
+    "message": (
+        "Resource level throttle APPLICATION_AND_MEMBER DAY limit for calls to this resource is reached."
+    ),
+}
+
+
+def every_lead_once(pipeline: dlt.Pipeline, emulator: LinkedInEmulator) -> None:
+    ids = lead_ids(pipeline)
+    assert ids == sorted(lead.id for lead in emulator.visible_leads())
+    answers = sql(
+        pipeline, "SELECT count(*), count(DISTINCT (lead_id, question_id)) FROM lead_form_responses__answers"
+    )
+    assert (
+        answers[0][0]
+        == answers[0][1]
+        == sum(len(lead.entity["formResponse"]["answers"]) for lead in emulator.visible_leads())
+    )
+
+
+def cursor(pipeline: dlt.Pipeline) -> Optional[Any]:
+    state: Dict[str, Any] = pipeline.state.get("sources", {}).get("linkedin_leads", {})
+    resource = state.get("resources", {}).get("lead_form_responses", {})
+    return resource.get("incremental", {}).get("submitted_at", {}).get("last_value")
+
+
+def failure(pipeline: dlt.Pipeline, source: Any) -> BaseException:
+    with pytest.raises(PipelineStepFailed) as info:
+        pipeline.run(source)
+    error: BaseException = info.value
+    while error.__cause__ is not None and not isinstance(error, LinkedInAPIError | LinkedInAuthError):
+        error = error.__cause__
+    return error
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(
+            path="leadFormResponses",
+            status=429,
+            body={"status": 429, "message": "Too many requests"},
+            times=3,
+        ),
+        Fault(
+            path="leadFormResponses",
+            status=429,
+            body={
+                "status": 429,
+                "message": "Resource level throttle limit for calls to this resource is reached.",
+            },
+            headers={"Retry-After": "1"},
+            times=2,
+        ),
+        Fault(
+            path="leadFormResponses",
+            status=500,
+            body={"status": 500, "code": "INTERNAL_SERVER_ERROR"},
+            times=2,
+        ),
+        Fault(path="leadForms", status=502, body=b"<html>bad gateway</html>", times=2),
+        Fault(
+            path="leadFormResponses", status=503, body={"status": 503, "code": "SERVICE_UNAVAILABLE"}, times=4
+        ),
+        Fault(path="leadFormResponses", status=504, body=b"", times=2, after=3),
+        Fault(path="leadFormResponses", action="reset", times=2, after=1),
+        Fault(path="leadFormResponses", action="truncate", times=2, after=2),
+        Fault(path="leadForms", action="truncate", times=1),
+        Fault(path="oauth", status=503, body=b"", times=2),
+    ],
+    ids=[
+        "429",
+        "429-retry-after",
+        "500",
+        "502-html",
+        "503",
+        "504-empty",
+        "reset",
+        "truncated",
+        "truncated-forms",
+        "token-503",
+    ],
+)
+def test_transient_faults_are_retried(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline, fault: Fault
+) -> None:
+    times = fault.times
+    emulator.inject(fault)
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator, credentials=oauth(emulator)))
+    every_lead_once(pipeline, emulator)
+    assert fault.times == 0, f"only {times - fault.times} of {times} faults were served"
+
+
+def test_slow_answer_past_the_timeout_is_retried(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNTIME__REQUEST_TIMEOUT", "1")
+    fault = emulator.inject(Fault(path="leadFormResponses", delay=2.5, times=1))
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator))
+    every_lead_once(pipeline, emulator)
+    assert fault.times == 0
+
+
+def test_persistent_outage_fails_clearly_and_keeps_the_cursor(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline
+) -> None:
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator, lookback_hours=0))
+    before = cursor(pipeline)
+    rng = random.Random(3)
+    forms = list(emulator.data.forms)
+    emulator.add_leads(
+        [emulator.data.make_lead(f, int(time.time() * 1000) - 5000 + i, rng) for i, f in enumerate(forms)]
+    )
+    fault = emulator.inject(
+        Fault(path="leadFormResponses", status=503, body={"status": 503}, times=1000, after=2)
+    )
+    error = failure(pipeline, make_source(emulator, lookback_hours=0))
+    assert isinstance(error, LinkedInAPIError) and error.status == 503
+    assert "LinkedIn answered 503" in str(error) and "leadFormResponses" in str(error)
+    assert cursor(pipeline) == before  # nothing of the failed run counts
+    fault.times = 0
+    pipeline.run(make_source(emulator, lookback_hours=0))
+    every_lead_once(pipeline, emulator)
+
+
+def test_unreachable_linkedin_fails_clearly(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
+    emulator.inject(Fault(path="leadForms", action="reset", times=1000))
+    error = failure(make_pipeline(), make_source(emulator))
+    assert isinstance(error, LinkedInAPIError)
+    assert "could not be reached" in str(error) and "request_max_attempts" in str(error)
+
+
+def test_daily_quota_stops_at_once_and_says_when_it_resets(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline
+) -> None:
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator, lookback_hours=0))
+    before, loaded = cursor(pipeline), lead_ids(pipeline)
+    fault = emulator.inject(Fault(path="leadFormResponses", status=429, body=DAILY, times=1000))
+    emulator.reset_log()
+    started = time.perf_counter()
+    error = failure(pipeline, make_source(emulator, lookback_hours=0, concurrency=1))
+    assert time.perf_counter() - started < 5
+    assert isinstance(error, LinkedInQuotaError)
+    assert "daily quota" in str(error) and "resets at 00:00 UTC" in str(error)
+    assert len(emulator.calls("leadFormResponses")) == 1  # no retry against the quota
+    assert cursor(pipeline) == before and lead_ids(pipeline) == loaded
+    fault.times = 0
+    pipeline.run(make_source(emulator, lookback_hours=0))
+    every_lead_once(pipeline, emulator)
+
+
+def test_invalid_refresh_token_has_its_own_message(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline
+) -> None:
+    error = failure(make_pipeline(), make_source(emulator, credentials=oauth(emulator, "revoked-token")))
+    assert isinstance(error, LinkedInAuthError)
+    text = str(error)
+    assert (
+        "refused the refresh token" in text and "invalid_grant" in text and "authorize the app again" in text
+    )
+    assert "revoked-token" not in text and "test-client-secret" not in text
+
+
+def test_sunset_version_falls_back_to_the_newest_active_one(
+    dataset: Any, make_pipeline: MakePipeline, caplog: pytest.LogCaptureFixture
+) -> None:
+    with LinkedInEmulator(dataset, versions={"202605", "202610"}) as emulator:
+        pipeline = make_pipeline()
+        with caplog.at_level(logging.WARNING):
+            pipeline.run(make_source(emulator, api_version="202609"))
+        every_lead_once(pipeline, emulator)
+    assert "LinkedIn-Version 202609 is no longer active; using 202610" in caplog.text
+    assert 'api_version = "202610"' in caplog.text
+
+
+def test_no_active_version_fails_clearly(dataset: Any, make_pipeline: MakePipeline) -> None:
+    with LinkedInEmulator(dataset, versions={"201901"}) as emulator:
+        error = failure(make_pipeline(), make_source(emulator))
+    assert isinstance(error, LinkedInAPIError) and error.status == 426
+    assert "Set `api_version`" in str(error) and "neither is any version from" in str(error)
+
+
+def test_owner_without_access_is_named_with_the_scope(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline
+) -> None:
+    denied = f"urn:li:sponsoredAccount:{emulator.data.accounts[1]}"
+    emulator.denied["member-1"] = {denied}
+    error = failure(make_pipeline(), make_source(emulator))
+    assert isinstance(error, LinkedInAccessError) and error.owner_urn == denied
+    assert denied in str(error) and "r_marketing_leadgen_automation" in str(error)
+    assert "skip_inaccessible_owners" in str(error)
+
+
+def test_skipped_owner_is_loaded_in_full_once_accessible(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline, caplog: pytest.LogCaptureFixture
+) -> None:
+    denied_id = emulator.data.accounts[1]
+    emulator.denied["member-1"] = {f"urn:li:sponsoredAccount:{denied_id}"}
+    pipeline = make_pipeline()
+    with caplog.at_level(logging.WARNING):
+        pipeline.run(make_source(emulator, skip_inaccessible_owners=True))
+    assert f"Skipped urn:li:sponsoredAccount:{denied_id}" in caplog.text
+    others = [lead for lead in emulator.visible_leads() if lead.owner_id != denied_id]
+    assert lead_ids(pipeline) == sorted(lead.id for lead in others)
+    # access is granted: the next run reads that owner from start_date, below the cursor
+    emulator.denied.clear()
+    pipeline.run(make_source(emulator, skip_inaccessible_owners=True))
+    every_lead_once(pipeline, emulator)
+
+
+def test_an_owner_added_later_gets_its_history(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline
+) -> None:
+    first, second = emulator.data.accounts
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator, account_ids=[first], organization_ids=None))
+    pipeline.run(make_source(emulator, account_ids=[first, second], organization_ids=None))
+    expected = [lead for lead in emulator.visible_leads() if lead.owner_kind == "sponsoredAccount"]
+    assert lead_ids(pipeline) == sorted(lead.id for lead in expected)
+    older = [
+        lead
+        for lead in expected
+        if lead.owner_id == second and lead.submitted_at < int(time.time() * 1000) - 100 * DAY_MS
+    ]
+    assert older
