@@ -12,6 +12,7 @@ import time
 import dlt
 
 from linkedin_leads import LinkedInOAuthCredentials, linkedin_leads
+from linkedin_leads_pipeline import limit_duckdb_memory
 
 
 def main() -> None:
@@ -28,6 +29,7 @@ def main() -> None:
     credentials.client_secret = "test-client-secret"
     credentials.refresh_token = "test-refresh-token"
     credentials.token_url = args.token_url
+    limit_duckdb_memory()  # as the pipeline script does
     started = time.perf_counter()
     source = linkedin_leads(
         account_ids=args.accounts or None,

@@ -8,6 +8,8 @@ Each run loads only leads submitted since the previous run (incremental on
 """
 
 import argparse
+import json
+import os
 import sys
 import time
 from typing import Any, Dict, List, Optional
@@ -38,6 +40,22 @@ The token needs the scopes r_marketing_leadgen_automation and r_ads
 (and r_organization_admin for organization_ids). To try the source without
 credentials: python linkedin_leads_pipeline.py --demo
 """
+
+
+DUCKDB_SETTINGS = {"memory_limit": "200MB", "threads": 1, "preserve_insertion_order": False}
+"""DuckDB's own memory for loading and merging; it spills to disk beyond it. Measured on a
+1M-lead backfill: peak RSS 361 MB with these settings, 3.7 GB with DuckDB's defaults (which
+take up to 80% of the machine's memory), at about twice the load time (37 s against 18 s).
+100MB fails with out-of-memory errors on the merge."""
+
+
+def limit_duckdb_memory() -> None:
+    """Applies ``DUCKDB_SETTINGS`` unless ``destination.duckdb.credentials.global_config`` is set.
+
+    Through dlt's configuration, so that ``destination="duckdb"`` stays a literal that
+    ``dlt init`` can replace with another destination.
+    """
+    os.environ.setdefault("DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG", json.dumps(DUCKDB_SETTINGS))
 
 
 def load(pipeline: dlt.Pipeline, source: Any) -> LoadInfo:
@@ -74,6 +92,7 @@ def summary(pipeline: dlt.Pipeline, load_info: LoadInfo) -> str:
 
 def run(pipeline_name: str = "linkedin_leads") -> int:
     """Loads the configured accounts and organizations into ``<pipeline_name>.duckdb``."""
+    limit_duckdb_memory()
     try:
         source = linkedin_leads()
     except ConfigFieldMissingException as exc:
@@ -95,6 +114,7 @@ def run_demo(leads: int = 3000, pipeline_name: str = "linkedin_leads_demo") -> i
     """Runs the same pipeline against the local emulator with generated data."""
     from linkedin_leads.emulator import LinkedInEmulator, generate  # only the demo needs it
 
+    limit_duckdb_memory()
     data = generate(int(time.time() * 1000), accounts=2, organizations=1, forms_per_owner=3, leads=leads)
     with LinkedInEmulator(data) as emulator:
         oauth = LinkedInOAuthCredentials()

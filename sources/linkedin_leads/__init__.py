@@ -277,9 +277,14 @@ def owner_lead_tables(
         ]
         for page in client.get_pages(LEAD_FORM_RESPONSES_PATH, params):
             builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch_form)
-            for lead in page:
-                if limited is None or bool(lead.get("testLead")) is limited:
-                    builder.add(lead)
+            add = builder.add
+            if limited is None:
+                for lead in page:
+                    add(lead)
+            else:  # LinkedIn's filter is applied again: `false` may not exclude test leads
+                for lead in page:
+                    if bool(lead.get("testLead")) is limited:
+                        add(lead)
             if not builder.count:
                 continue
             yield builder.lead_table()

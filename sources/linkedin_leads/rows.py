@@ -412,9 +412,10 @@ class LeadTableBuilder:
         fixed["lead_type"].append(lead.get("leadType"))
         fixed["owner_type"].append(self.owner_type)
         fixed["owner_id"].append(self.owner_id)
-        fixed["owner_name"].append(
-            next((v.get("name") for v in owner_info.values() if isinstance(v, Mapping)), None)
-        )
+        info = owner_info.get("sponsoredAccountInfo") or owner_info.get("organizationInfo")
+        if info is None and owner_info:  # another union member: take the first with a name
+            info = next((v for v in owner_info.values() if type(v) is dict), None)
+        fixed["owner_name"].append(info.get("name") if info else None)
         fixed["form_id"].append(form_id)
         fixed["form_version"].append(version)
         fixed["form_name"].append(form.name if form else None)
