@@ -233,6 +233,36 @@ def main() -> None:
         write_results(table, growth, time.time() - started, args.quick, results)
 
 
+def targets(results: Dict[str, Any], growth: Optional[float]) -> str:
+    """The issue's targets, each marked met or missed from this run's figures."""
+    lines = ["## Targets", "", "| target | this run | met |", "|---|---|---|"]
+    for name in ("backfill 100k", "backfill 1000k", "backfill 20k"):
+        if name in results:
+            figures = results[name]
+            speed, ratio = figures["pipeline"]["leads_per_s"], figures["ratio"]
+            lines.append(
+                f"| {name}: at least 20,000 leads/s | {speed:,.0f} | {'yes' if speed >= 20_000 else 'no'} |"
+            )
+            lines.append(
+                f"| {name}: at least 40% of the baseline | {ratio:.0%} | {'yes' if ratio >= 0.4 else 'no'} |"
+            )
+    if "backfill 1000k" in results:
+        rss = results["backfill 1000k"]["pipeline"]["peak_rss_mb"]
+        lines.append(
+            f"| 1M backfill: peak RSS under 400 MB | {rss:,.0f} MB | {'yes' if rss < 400 else 'no'} |"
+        )
+    if growth is not None:
+        lines.append(
+            f"| peak RSS 1M within 20% of 100k | {growth:+.0%} | {'yes' if growth <= 0.2 else 'no'} |"
+        )
+    if "10 owners, 200 ms latency" in results:
+        ratio = results["10 owners, 200 ms latency"]["ratio"]
+        lines.append(
+            f"| 10 owners x 200 ms: within 1.5x of the slowest owner | {ratio:.2f}x | {'yes' if ratio <= 1.5 else 'no'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def write_results(
     table: str, growth: Optional[float], seconds: float, quick: bool, results: Dict[str, Any]
 ) -> None:
@@ -255,6 +285,7 @@ baseline fetches the same pages with `requests` and only parses them with `json.
 """
     if growth is not None:
         text += f"\nPeak RSS of the 1M backfill vs the 100k backfill: {growth:+.0%}.\n"
+    text += "\n" + targets(results, growth)
     text += (
         "\n<details><summary>raw figures</summary>\n\n```json\n"
         + json.dumps(results, indent=1)

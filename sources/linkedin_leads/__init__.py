@@ -22,6 +22,7 @@ from .config import (
     check_api_version,
     check_base_url,
     check_concurrency,
+    check_credentials,
     check_lookback,
     check_page_size,
     check_test_leads,
@@ -123,7 +124,7 @@ def linkedin_leads(
     lookback = check_lookback(lookback_hours)
     concurrency = check_concurrency(concurrency)
     client = LinkedInClient(
-        credentials,
+        check_credentials(credentials),
         check_base_url(base_url),
         check_api_version(api_version),
         check_page_size(page_size),

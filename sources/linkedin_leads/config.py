@@ -267,3 +267,61 @@ def check_concurrency(value: int) -> int:
             "concurrency", value, f"use a whole number of owners read at once, from 1 to {MAX_CONCURRENCY}."
         )
     return value
+
+
+def check_credentials(credentials: Any) -> Any:
+    """Validates resolved credentials: one kind only, no empty field, an http(s) token URL.
+
+    Values are never quoted: an error says only whether a field is set.
+    """
+    # imported here: auth imports the HTTP helpers, which this module does not need otherwise
+    from .auth import LinkedInAccessTokenCredentials, LinkedInOAuthCredentials
+
+    section = "sources.linkedin_leads.credentials"
+    if isinstance(credentials, LinkedInOAuthCredentials):
+        for name in ("client_id", "client_secret", "refresh_token"):
+            if not str(getattr(credentials, name, "") or "").strip():
+                raise LinkedInConfigError(
+                    f"credentials.{name}", "<empty>", f"set {section}.{name} to the value from LinkedIn."
+                )
+        if not re.match(r"^https?://", str(credentials.token_url or "")):
+            raise LinkedInConfigError(
+                "credentials.token_url",
+                credentials.token_url,
+                "use LinkedIn's token endpoint, https://www.linkedin.com/oauth/v2/accessToken.",
+            )
+        if _configured(f"{section}.access_token"):
+            raise LinkedInConfigError(
+                "credentials",
+                "<both an OAuth refresh token and an access_token>",
+                f"keep one kind under [{section}]: client_id, client_secret and refresh_token (renewed "
+                "automatically), or access_token (60 days); remove the other.",
+            )
+    elif isinstance(credentials, LinkedInAccessTokenCredentials):
+        if not str(credentials.access_token or "").strip():
+            raise LinkedInConfigError(
+                "credentials.access_token", "<empty>", f"set {section}.access_token to a member access token."
+            )
+        partial = [
+            name
+            for name in ("client_id", "client_secret", "refresh_token")
+            if _configured(f"{section}.{name}")
+        ]
+        if partial:
+            raise LinkedInConfigError(
+                "credentials",
+                f"<access_token and {', '.join(partial)}>",
+                f"keep one kind under [{section}]: access_token alone, or client_id, client_secret and "
+                "refresh_token together.",
+            )
+    return credentials
+
+
+def _configured(key: str) -> bool:
+    """Whether a config or secret value is set for ``key`` in dlt's providers (env, toml, ...)."""
+    import dlt
+
+    try:
+        return bool(dlt.secrets.get(key))
+    except Exception:  # a provider that cannot answer counts as not configured
+        return False
