@@ -258,7 +258,8 @@ def targets(results: Dict[str, Any], growth: Optional[float]) -> str:
     if "10 owners, 200 ms latency" in results:
         ratio = results["10 owners, 200 ms latency"]["ratio"]
         lines.append(
-            f"| 10 owners x 200 ms: within 1.5x of the slowest owner | {ratio:.2f}x | {'yes' if ratio <= 1.5 else 'no'} |"
+            f"| 10 owners x 200 ms: within 1.5x of the slowest owner | {ratio:.2f}x"
+            f" | {'yes' if ratio <= 1.5 else 'no'} |"
         )
     return "\n".join(lines) + "\n"
 
