@@ -18,6 +18,7 @@ from .concurrency import fan_in
 from .config import (
     IdsSetting,
     LeadTypesSetting,
+    LinkedInLeadsConfiguration,
     Owner,
     check_api_version,
     check_base_url,
@@ -73,7 +74,7 @@ __all__ = [
 ]
 
 
-@dlt.source(name="linkedin_leads")
+@dlt.source(name="linkedin_leads", spec=LinkedInLeadsConfiguration)
 def linkedin_leads(
     account_ids: IdsSetting = None,
     organization_ids: IdsSetting = None,
