@@ -18,7 +18,6 @@ from .concurrency import fan_in
 from .config import (
     IdsSetting,
     LeadTypesSetting,
-    LinkedInLeadsConfiguration,
     Owner,
     check_api_version,
     check_base_url,
@@ -74,7 +73,7 @@ __all__ = [
 ]
 
 
-@dlt.source(name="linkedin_leads", spec=LinkedInLeadsConfiguration)
+@dlt.source(name="linkedin_leads")
 def linkedin_leads(
     account_ids: IdsSetting = None,
     organization_ids: IdsSetting = None,

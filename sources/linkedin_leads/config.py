@@ -7,21 +7,13 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, ClassVar, Iterable, List, Optional, Tuple, Union
+from typing import Any, Iterable, List, Optional, Tuple, Union
 
-import dlt
 from dlt.common import logger
-from dlt.common.configuration.specs import BaseConfiguration, configspec
 
-from .auth import LinkedInCredentials
 from .exceptions import LinkedInConfigError
 from .restli import urn
 from .settings import (
-    DEFAULT_API_VERSION,
-    DEFAULT_BASE_URL,
-    DEFAULT_CONCURRENCY,
-    DEFAULT_LOOKBACK_HOURS,
-    DEFAULT_PAGE_SIZE,
     LEAD_TYPES_BY_OWNER,
     MAX_CONCURRENCY,
     MAX_PAGE_SIZE,
@@ -39,31 +31,6 @@ LeadTypesSetting = Optional[Union[str, List[str]]]
 
 _URN = re.compile(r"^urn:li:(\w+):(\d+)$")
 _VERSION = re.compile(r"^(\d{4})(\d{2})(\.\d{2})?$")
-
-
-@configspec
-class LinkedInLeadsConfiguration(BaseConfiguration):
-    """The source's settings under ``[sources.linkedin_leads]`` (see ``linkedin_leads``).
-
-    Declared as a spec, rather than derived from the function, so that ``dlt init`` writes the
-    id settings into the generated ``.dlt/config.toml`` (it leaves out optional and list keys
-    unless the spec names them in ``__config_gen_annotations__``).
-    """
-
-    account_ids: IdsSetting = None
-    organization_ids: IdsSetting = None
-    lead_types: LeadTypesSetting = None
-    start_date: Optional[Union[str, date, datetime]] = None
-    test_leads: str = "include"
-    lookback_hours: float = DEFAULT_LOOKBACK_HOURS
-    credentials: LinkedInCredentials = dlt.secrets.value
-    base_url: str = DEFAULT_BASE_URL
-    api_version: str = DEFAULT_API_VERSION
-    page_size: int = DEFAULT_PAGE_SIZE
-    concurrency: int = DEFAULT_CONCURRENCY
-    skip_inaccessible_owners: bool = False
-
-    __config_gen_annotations__: ClassVar[List[str]] = ["account_ids", "organization_ids"]
 
 
 @dataclass(frozen=True)
@@ -307,6 +274,7 @@ def check_credentials(credentials: Any) -> Any:
 
     Values are never quoted: an error says only whether a field is set.
     """
+    # imported here: auth imports the HTTP helpers, which this module does not need otherwise
     from .auth import LinkedInAccessTokenCredentials, LinkedInOAuthCredentials
 
     section = "sources.linkedin_leads.credentials"
@@ -351,6 +319,8 @@ def check_credentials(credentials: Any) -> Any:
 
 def _configured(key: str) -> bool:
     """Whether a config or secret value is set for ``key`` in dlt's providers (env, toml, ...)."""
+    import dlt
+
     try:
         return bool(dlt.secrets.get(key))
     except Exception:  # a provider that cannot answer counts as not configured
