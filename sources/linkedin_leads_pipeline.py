@@ -104,7 +104,7 @@ def run(pipeline_name: str = "linkedin_leads") -> int:
     pipeline = dlt.pipeline(
         pipeline_name=pipeline_name,
         destination="duckdb",
-        dataset_name="linkedin_leads",
+        dataset_name="linkedin",
     )
     load(pipeline, source)
     return 0
@@ -131,7 +131,7 @@ def run_demo(leads: int = 3000, pipeline_name: str = "linkedin_leads_demo") -> i
         pipeline = dlt.pipeline(
             pipeline_name=pipeline_name,
             destination="duckdb",
-            dataset_name="linkedin_leads",
+            dataset_name="linkedin",
         )
         print(f"Demo: LinkedIn emulator at {emulator.base_url} with {len(data.leads)} leads.")
         load(pipeline, source)

@@ -39,7 +39,7 @@ def test_demo_loads_generated_leads_without_credentials(tmp_path: Path) -> None:
     assert str(database) in result.stdout
     with duckdb.connect(str(database), read_only=True) as connection:
         rows = connection.execute(
-            "SELECT count(*), count(DISTINCT id) FROM linkedin_leads.lead_form_responses"
+            "SELECT count(*), count(DISTINCT id) FROM linkedin.lead_form_responses"
         ).fetchone()
     assert rows == (3000, 3000)
 
