@@ -17,8 +17,9 @@ from typing import Any, Dict, List, Optional
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.pipeline import LoadInfo
+from dlt.pipeline.exceptions import PipelineStepFailed
 
-from linkedin_leads import LinkedInLeadsError, LinkedInOAuthCredentials, linkedin_leads
+from linkedin_leads import LinkedInConfigError, LinkedInLeadsError, LinkedInOAuthCredentials, linkedin_leads
 
 MISSING_CONFIG_HELP = """\
 linkedin_leads is not configured: {missing}.
@@ -106,8 +107,26 @@ def run(pipeline_name: str = "linkedin_leads") -> int:
         destination="duckdb",
         dataset_name="linkedin",
     )
-    load(pipeline, source)
+    try:
+        load(pipeline, source)
+    except PipelineStepFailed as exc:
+        cause = linkedin_cause(exc)
+        if cause is None:
+            raise
+        # LinkedIn's own words and the fix, without dlt's traceback around them
+        print(f"The {exc.step} step failed: {cause}", file=sys.stderr)
+        return 2 if isinstance(cause, LinkedInConfigError) else 1
     return 0
+
+
+def linkedin_cause(error: BaseException) -> Optional[LinkedInLeadsError]:
+    """The source's own error behind a pipeline failure, if there is one."""
+    current: Optional[BaseException] = error
+    while current is not None:
+        if isinstance(current, LinkedInLeadsError):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def run_demo(leads: int = 3000, pipeline_name: str = "linkedin_leads_demo") -> int:

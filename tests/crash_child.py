@@ -1,14 +1,31 @@
 """A pipeline run in its own process, for the crash tests: killed with SIGKILL, then run again.
 
 Usage: crash_child.py <base_url> <duckdb path> <pipelines dir> steps|run
-``steps`` runs extract, normalize and load one by one and prints a line after each.
+``steps`` runs extract, normalize and load one by one and prints a line after each;
+``steps-hold-load`` also stops after the first table of the load was copied.
 """
 
 import sys
+import time
 
 import dlt
 
 from linkedin_leads import LinkedInAccessTokenCredentials, linkedin_leads
+
+
+def hold_after_first_copy_job() -> None:
+    """Makes the load stop for a while after its first table was copied: killed there, the
+    process dies in the middle of the load, some tables loaded and others not."""
+    from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
+
+    run = DuckDbCopyJob.run
+
+    def run_then_hold(self: DuckDbCopyJob) -> None:
+        run(self)
+        print("COPIED", flush=True)
+        time.sleep(60)
+
+    DuckDbCopyJob.run = run_then_hold  # type: ignore[method-assign]
 
 
 def main() -> None:
@@ -33,6 +50,8 @@ def main() -> None:
         pipeline.run(source)
         print("DONE", flush=True)
         return
+    if mode == "steps-hold-load":
+        hold_after_first_copy_job()
     pipeline.extract(source)
     print("EXTRACTED", flush=True)
     pipeline.normalize()

@@ -14,7 +14,6 @@ from .conftest import access_token, oauth
 FUTURE = (datetime.now(timezone.utc) + timedelta(days=2)).date().isoformat()
 
 BAD: Dict[str, Any] = {
-    "no owner": ({"account_ids": None, "organization_ids": None}, "account_ids", "no owner to read"),
     "not a number": ({"account_ids": "512345678, abc"}, "account_ids", "neither a numeric id nor a URN"),
     "malformed urn": ({"account_ids": "urn:li:sponsoredAccount:12x"}, "account_ids", "neither a numeric id"),
     "urn of wrong type": (

@@ -89,15 +89,17 @@ def test_killed_run_recovers_with_every_lead_once(
     emulator.reset_log()
     if point == "extract":
         emulator.inject(Fault(path="leadFormResponses", delay=30, times=1, after=3))
-    process = start(emulator, tmp_path, "steps")
+    process = start(emulator, tmp_path, "steps-hold-load" if point == "load-middle" else "steps")
     if point == "extract":
         kill_mid_extract(process, emulator)
     elif point == "normalize":
         wait_for_line(process, "EXTRACTED")
         process.send_signal(signal.SIGKILL)
-    else:
+    elif point == "load-start":
         wait_for_line(process, "NORMALIZED")
-        time.sleep(0.0 if point == "load-start" else 0.4)
+        process.send_signal(signal.SIGKILL)
+    else:  # one table copied into DuckDB, the others not yet
+        wait_for_line(process, "COPIED")
         process.send_signal(signal.SIGKILL)
     assert process.wait(timeout=60) == -signal.SIGKILL
     emulator.faults.clear()

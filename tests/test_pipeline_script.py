@@ -8,6 +8,8 @@ from typing import Dict
 
 import duckdb
 
+from linkedin_leads.emulator import Dataset, LinkedInEmulator
+
 SCRIPT = Path(__file__).resolve().parent.parent / "linkedin_leads_pipeline.py"
 
 
@@ -59,9 +61,13 @@ def test_without_credentials_names_the_keys_to_set(tmp_path: Path) -> None:
 
 
 def test_without_owners_names_the_setting(tmp_path: Path) -> None:
+    """No owner configured and none discovered: the setting, the searches and the scopes."""
     env = clean_env(tmp_path)
-    env["SOURCES__LINKEDIN_LEADS__CREDENTIALS__ACCESS_TOKEN"] = "a-token"
-    result = run_script(tmp_path, env=env)
-    assert result.returncode == 2
+    with LinkedInEmulator(Dataset()) as emulator:
+        env["SOURCES__LINKEDIN_LEADS__CREDENTIALS__ACCESS_TOKEN"] = "test-access-token"
+        env["SOURCES__LINKEDIN_LEADS__BASE_URL"] = emulator.base_url
+        result = run_script(tmp_path, env=env)
+    assert result.returncode == 2, result.stderr
     assert "Setting `account_ids`" in result.stderr and "no owner to read" in result.stderr
-    assert "a-token" not in result.stderr + result.stdout
+    assert "r_ads" in result.stderr and "Traceback" not in result.stderr
+    assert "test-access-token" not in result.stderr + result.stdout

@@ -29,6 +29,7 @@ from .config import (
     parse_start_date,
     plan_owners,
 )
+from .discovery import describe, discover_accounts, discover_organizations
 from .exceptions import (
     LinkedInAccessError,
     LinkedInAPIError,
@@ -95,7 +96,9 @@ def linkedin_leads(
 
     Args:
         account_ids: Sponsored ad account ids (ints, numeric strings or
-            ``urn:li:sponsoredAccount:N``; a list or a comma separated string).
+            ``urn:li:sponsoredAccount:N``; a list or a comma separated string). With neither
+            ``account_ids`` nor ``organization_ids``, every ad account the token can read and
+            every organization where the member holds a lead-gen role is discovered and read.
         organization_ids: Organization (company page) ids for organic leads, same forms.
         lead_types: Lead types to read. Default: SPONSORED for ad accounts; COMPANY,
             EVENT and ORGANIZATION_PRODUCT for organizations.
@@ -140,6 +143,11 @@ def linkedin_leads(
         state = dlt.current.source_state()
         catalog.columns.names = state.setdefault("question_columns", {})
         catalog.stored = state.setdefault("form_versions", {})
+        if not owners:  # none configured: every owner the token can read
+            accounts: List[Union[int, str]] = list(discover_accounts(client))
+            organizations: List[Union[int, str]] = list(discover_organizations(client))
+            logger.info(f"Discovered LinkedIn owners: {describe(accounts, organizations)}")
+            owners.extend(plan_owners(accounts, organizations, lead_types, discovered=True))
 
         skipped: List[Owner] = []
 

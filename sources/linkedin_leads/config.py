@@ -129,12 +129,18 @@ def parse_lead_types(value: LeadTypesSetting) -> Optional[Tuple[str, ...]]:
 
 
 def plan_owners(
-    account_ids: IdsSetting, organization_ids: IdsSetting, lead_types: LeadTypesSetting
+    account_ids: IdsSetting,
+    organization_ids: IdsSetting,
+    lead_types: LeadTypesSetting,
+    discovered: bool = False,
 ) -> List[Owner]:
     """Returns the owners to read, each with the lead types that fit its kind.
 
+    With neither id setting, returns no owner (the source discovers them) unless ``discovered``
+    says discovery already ran.
+
     Raises:
-        LinkedInConfigError: If no owner is configured, or a lead type fits no owner.
+        LinkedInConfigError: If discovery found no owner, or a lead type fits no owner.
     """
     accounts = parse_ids("account_ids", account_ids, SPONSORED_ACCOUNT)
     organizations = parse_ids("organization_ids", organization_ids, ORGANIZATION)
@@ -146,14 +152,19 @@ def plan_owners(
             types = tuple(t for t in wanted if t in types)
         owners.extend(Owner(kind, owner_id, types) for owner_id in ids if types)
     if not accounts and not organizations:
+        if not discovered:
+            return []
         raise LinkedInConfigError(
             "account_ids",
             account_ids,
-            "no owner to read. Set `account_ids` (ad account ids) and/or `organization_ids` "
-            "(company page ids) under [sources.linkedin_leads] in .dlt/config.toml, or "
-            "SOURCES__LINKEDIN_LEADS__ACCOUNT_IDS in the environment.",
+            "no owner to read: none is configured, and discovery found no ad account the token can "
+            "read (adAccounts?q=search, scope r_ads) and no organization where the member holds an "
+            "approved lead-gen role (organizationAcls?q=roleAssignee, scope r_organization_admin). "
+            "Set `account_ids` (ad account ids) and/or `organization_ids` (company page ids) under "
+            "[sources.linkedin_leads] in .dlt/config.toml, or SOURCES__LINKEDIN_LEADS__ACCOUNT_IDS "
+            "in the environment, or grant the scopes.",
         )
-    if wanted is not None:
+    if wanted is not None and (account_ids or organization_ids or discovered):
         kinds = {SPONSORED_ACCOUNT: accounts, ORGANIZATION: organizations}
         for lead_type in wanted:
             if not any(lead_type in LEAD_TYPES_BY_OWNER[k] and ids for k, ids in kinds.items()):

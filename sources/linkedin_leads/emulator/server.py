@@ -142,6 +142,12 @@ class LinkedInEmulator:
         self.limited_false_excludes_tests = limited_false_excludes_tests
         self.project_form = project_form
         self.latency = latency
+        self.extra_accounts: List[int] = []
+        """Ad accounts the token can read beyond those with forms (discovery)."""
+        self.test_accounts: Set[int] = set()
+        self.account_pages: Dict[int, int] = {}
+        self.extra_acls: List[Tuple[int, str]] = []
+        """(organization id, role) the member holds beyond lead-gen roles on the data's organizations."""
         self.retention_days = retention_days or {}
         self.versions = versions or active_versions(
             datetime.fromtimestamp(self.now_ms() / 1000, tz=timezone.utc)
@@ -309,6 +315,10 @@ class LinkedInEmulator:
                 return 200, self._lead_forms(raw, member, str(version))
             if path == "/rest/leadFormResponses":
                 return 200, self._lead_form_responses(raw, member, str(version))
+            if path == "/rest/adAccounts":
+                return 200, self._ad_accounts(raw)
+            if path == "/rest/organizationAcls":
+                return 200, self._organization_acls(raw)
         except RestliSyntaxError as exc:
             raise _illegal(f"Invalid query parameters passed to request: {exc}") from None
         raise ApiError(404, _error(404, "NOT_FOUND", "Could not find entity"))
@@ -366,6 +376,67 @@ class LinkedInEmulator:
         if self.short_pages and len(page) == count and count > 1 and (start // count) % 3 == 1:
             page = page[: count - 1 - start % min(5, count - 1)]
         return page
+
+    def _ad_accounts(self, raw: Dict[str, str]) -> bytes:
+        """``adAccounts?q=search``: cursor paging (``pageSize``, ``pageToken``), as since 202401."""
+        if raw.pop("q", None) != "search":
+            raise _illegal("Resource method could not be resolved from request parameters.")
+        search = parse_value(raw.pop("search")) if "search" in raw else {}
+        if not isinstance(search, dict):
+            raise _illegal("search must be an object")
+        try:
+            size = int(raw.pop("pageSize", "100"))
+            offset = int(raw.pop("pageToken", "0") or 0)
+        except ValueError:
+            raise _illegal("pageSize and pageToken must be integers") from None
+        raw.pop("fields", None)
+        if raw:
+            raise _illegal(f"Unknown query parameters {sorted(raw)}")
+        if size > self.max_count:
+            raise ApiError(400, {"status": 400, "message": "Request would return too many entities"})
+        statuses = (search.get("status") or {}).get("values")
+        accounts = [
+            {
+                "id": a,
+                "name": f"Account {a}",
+                "test": a in self.test_accounts,
+                "status": "ACTIVE",
+                "reference": f"urn:li:organization:{self.account_pages.get(a, 0)}",
+            }
+            for a in self.data.accounts + self.extra_accounts
+        ]
+        if statuses:
+            accounts = [a for a in accounts if a["status"] in statuses]
+        if "test" in search:
+            accounts = [a for a in accounts if str(a["test"]).lower() == str(search["test"]).lower()]
+        page = accounts[offset : offset + size]
+        metadata = {"nextPageToken": str(offset + size)} if offset + size < len(accounts) else {}
+        return json.dumps(
+            {"elements": page, "metadata": metadata, "paging": {"start": 0, "count": size}}
+        ).encode()
+
+    def _organization_acls(self, raw: Dict[str, str]) -> bytes:
+        """``organizationAcls?q=roleAssignee``: the member's roles on organizations."""
+        start, count = self._paging(raw)
+        if raw.pop("q", None) != "roleAssignee":
+            raise _illegal("Resource method could not be resolved from request parameters.")
+        state = raw.pop("state", None)
+        raw.pop("role", None)
+        if raw:
+            raise _illegal(f"Unknown query parameters {sorted(raw)}")
+        acls = [
+            {
+                "organization": f"urn:li:organization:{o}",
+                "role": role,
+                "state": "APPROVED",
+                "roleAssignee": "urn:li:person:member-1",
+            }
+            for o, role in [(o, "LEAD_GEN_FORMS_MANAGER") for o in self.data.organizations] + self.extra_acls
+        ]
+        if state:
+            acls = [a for a in acls if a["state"] == state]
+        page = acls[start : start + count]
+        return self._page_body([json.dumps(a).encode() for a in page], start, count, len(acls))
 
     def _lead_forms(self, raw: Dict[str, str], member: str, version: str) -> bytes:
         start, count = self._paging(raw)

@@ -1,0 +1,74 @@
+"""Finds the owners to read when none is configured: ad accounts and organizations.
+
+- Ad accounts the token can read: ``adAccounts?q=search`` (scope ``r_ads``), cursor-paged with
+  ``pageSize``/``pageToken`` as LinkedIn pages ad accounts since version 202401.
+- Organizations where the member holds an approved role that reaches lead forms:
+  ``organizationAcls?q=roleAssignee&state=APPROVED`` (scope ``r_organization_admin``).
+"""
+
+from typing import Any, Dict, List
+
+from dlt.common import logger
+
+from .client import LinkedInClient
+from .exceptions import LinkedInAPIError
+from .rows import urn_id
+
+ACCOUNT_STATUSES = ("ACTIVE", "CANCELED")
+"""Accounts that can have leads within the retention window (drafts never ran)."""
+
+LEAD_ROLES = frozenset(
+    {"ADMINISTRATOR", "LEAD_GEN_FORMS_MANAGER", "CURATOR", "CONTENT_ADMINISTRATOR", "ANALYST"}
+)
+"""Company page roles that give access to the page's lead forms."""
+
+
+def discover_accounts(client: LinkedInClient) -> List[int]:
+    """Ids of every ad account the token can read (all pages)."""
+    ids: List[int] = []
+    token = ""
+    while True:
+        params: List[Any] = [
+            ("q", "search"),
+            ("search", {"status": {"values": list(ACCOUNT_STATUSES)}}),
+            ("pageSize", client.page_size),
+        ]
+        if token:
+            params.append(("pageToken", token))
+        body = client.get("adAccounts", params)
+        ids.extend(int(a["id"]) for a in body.get("elements") or [] if "id" in a)
+        token = str((body.get("metadata") or {}).get("nextPageToken") or "")
+        if not token:
+            return list(dict.fromkeys(ids))
+
+
+def discover_organizations(client: LinkedInClient) -> List[int]:
+    """Ids of organizations where the member has an approved lead-gen role.
+
+    A 403 (the token lacks ``r_organization_admin``) is logged and yields none.
+    """
+    ids: List[int] = []
+    params = {"q": "roleAssignee", "state": "APPROVED"}
+    try:
+        for page in client.get_pages("organizationAcls", params):
+            for acl in page:
+                organization = urn_id(acl.get("organization"))
+                if (
+                    organization
+                    and acl.get("role") in LEAD_ROLES
+                    and acl.get("state", "APPROVED") == "APPROVED"
+                ):
+                    ids.append(organization)
+    except LinkedInAPIError as exc:
+        if exc.status != 403:
+            raise
+        logger.warning(
+            "Organizations were not discovered: LinkedIn refused organizationAcls (the token needs "
+            "r_organization_admin). Set organization_ids to read organic leads."
+        )
+    return list(dict.fromkeys(ids))
+
+
+def describe(accounts: List[Any], organizations: List[Any]) -> Dict[str, Any]:
+    """What discovery found, for the log."""
+    return {"account_ids": accounts, "organization_ids": organizations}

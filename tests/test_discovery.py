@@ -1,0 +1,66 @@
+"""With no owner configured, every ad account and lead-gen organization the token reaches is read."""
+
+import logging
+from typing import Callable, List
+
+import dlt
+import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+import linkedin_leads
+from linkedin_leads import LinkedInConfigError
+from linkedin_leads.emulator import Dataset, Fault, LinkedInEmulator
+
+from .conftest import lead_ids, make_source
+
+MakePipeline = Callable[..., dlt.Pipeline]
+
+
+def test_discovers_accounts_over_pages_and_lead_gen_organizations(
+    emulator: LinkedInEmulator,
+    make_pipeline: MakePipeline,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    logged: List[str] = []
+    monkeypatch.setattr(linkedin_leads.logger, "info", logged.append)
+    emulator.extra_accounts = [520000000 + i for i in range(5)]  # readable, without forms or leads
+    emulator.extra_acls = [(2999999, "RECRUITING_POSTER")]  # a role that does not reach leads
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator, account_ids=None, organization_ids=None, page_size=3))
+    assert lead_ids(pipeline) == sorted(lead.id for lead in emulator.visible_leads())
+    account_calls = emulator.calls("adAccounts")
+    assert len(account_calls) == 3 and "pageToken=3" in account_calls[1].query  # 7 accounts, 3 a page
+    listed = {r.query.split("owner=")[1].split("&")[0] for r in emulator.calls("leadForms")}
+    assert len(listed) == 2 + 5 + 1  # every account, the lead-gen organization, not the other one
+    assert not any("2999999" in owner for owner in listed)
+    assert any(line.startswith("Discovered LinkedIn owners") and "520000004" in line for line in logged)
+
+
+def test_nothing_discovered_says_what_was_searched(make_pipeline: MakePipeline) -> None:
+    with LinkedInEmulator(Dataset()) as emulator:
+        with pytest.raises(PipelineStepFailed) as failure:
+            make_pipeline().run(make_source(emulator, account_ids=None, organization_ids=None))
+        error = failure.value.__cause__
+        while error is not None and not isinstance(error, LinkedInConfigError):
+            error = error.__cause__
+        assert isinstance(error, LinkedInConfigError)
+        for fragment in (
+            "adAccounts?q=search",
+            "r_ads",
+            "organizationAcls?q=roleAssignee",
+            "r_organization_admin",
+        ):
+            assert fragment in str(error)
+        assert not emulator.calls("leadForms") and not emulator.calls("leadFormResponses")
+
+
+def test_organizations_refused_still_reads_accounts(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator.inject(Fault(path="organizationAcls", status=403, body={"status": 403, "code": "ACCESS_DENIED"}))
+    pipeline = make_pipeline()
+    with caplog.at_level(logging.WARNING):
+        pipeline.run(make_source(emulator, account_ids=None, organization_ids=None))
+    accounts = [lead for lead in emulator.visible_leads() if lead.owner_kind == "sponsoredAccount"]
+    assert lead_ids(pipeline) == sorted(lead.id for lead in accounts)
+    assert "r_organization_admin" in caplog.text
