@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Mapping, MutableMapping, Optional, Sequence, Set, Tuple
 
 import pyarrow as pa
+from dlt.common.json import json
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_MS = timedelta(milliseconds=1)
@@ -58,8 +59,8 @@ ANSWER_COLUMNS: Dict[str, pa.DataType] = {
     "predefined_field": pa.string(),
     "question_type": pa.string(),
     "answer": pa.string(),
-    "option_ids": pa.list_(pa.int64()),
-    "option_labels": pa.list_(pa.string()),
+    "option_ids": pa.string(),
+    "option_labels": pa.string(),
     "form_id": pa.int64(),
     "form_version": pa.int64(),
     "submitted_at": TIMESTAMP,
@@ -526,8 +527,10 @@ class LeadTableBuilder:
                 q.kind if q else ("multiple_choice" if c else "text") for q, c in zip(questions, choices)
             ],
             "answer": texts,
-            "option_ids": option_ids,
-            "option_labels": labels,
+            # JSON text: list columns cannot travel through the CSV files some destinations
+            # (PostgreSQL) load from, and every destination stores text
+            "option_ids": [None if ids is None else json.dumps(ids) for ids in option_ids],
+            "option_labels": [None if names is None else json.dumps(names) for names in labels],
             "form_id": forms,
             "form_version": versions,
             "submitted_at": _timestamps(times),
