@@ -67,24 +67,32 @@ def load(pipeline: dlt.Pipeline, source: Any) -> LoadInfo:
 
 
 def summary(pipeline: dlt.Pipeline, load_info: LoadInfo) -> str:
-    """A few lines a person can read: forms, leads loaded, the window, where the data is."""
-    row_counts = pipeline.last_trace.last_normalize_info.row_counts
-    loaded = row_counts.get("lead_form_responses", 0)
+    """Lines a person can read: per owner and lead type the leads read, the window, the totals,
+    owners skipped, and where the data is."""
+    trace = pipeline.last_trace
+    row_counts = trace.last_normalize_info.row_counts if trace.last_normalize_info else {}
+    metrics: Dict[str, Any] = {}
+    extract_info = trace.last_extract_info
+    for load_metrics in extract_info.metrics.values() if extract_info else []:
+        for step in load_metrics:
+            resource = step["resource_metrics"].get("lead_form_responses")
+            if resource is not None:
+                metrics = dict(resource.custom_metrics)
     with pipeline.sql_client() as client:
         forms = client.execute_sql("SELECT count(*) FROM lead_forms")[0][0]
         total = client.execute_sql("SELECT count(*) FROM lead_form_responses")[0][0]
-    state: Dict[str, Any] = (
-        pipeline.state.get("sources", {})
-        .get("linkedin_leads", {})
-        .get("resources", {})
-        .get("lead_form_responses", {})
-        .get("incremental", {})
-        .get("submitted_at", {})
-    )
-    lines = [
-        f"Loaded {loaded} leads (new, or re-read in the lookback window; {total} in all)"
-        f" and {forms} lead forms.",
-        f"Leads window: {state.get('start_value')} to now; newest lead: {state.get('last_value')}.",
+    window = metrics.get("window") or {}
+    lines = [f"Leads read from {window.get('start', '?')} to {window.get('end', '?')}:"]
+    for key, count in sorted((metrics.get("leads_read") or {}).items()):
+        owner, lead_type = key.rsplit(" ", 1)
+        lines.append(f"  {owner:<36} {lead_type:<22} {count:>9}")
+    for owner in metrics.get("owners_read_from_start_date") or []:
+        lines.append(f"  {owner}: first run for this owner, read from start_date")
+    for owner in metrics.get("owners_skipped") or []:
+        lines.append(f"  {owner}: SKIPPED, LinkedIn refused access (see the warning above)")
+    lines += [
+        f"Loaded {row_counts.get('lead_form_responses', 0)} leads (new, or re-read in the lookback"
+        f" window; {total} in all) and {forms} lead forms.",
         f"Data: {pipeline.destination.destination_name} dataset `{pipeline.dataset_name}`"
         f" in {getattr(pipeline.destination_client().config.credentials, 'database', '')}",
     ]
@@ -106,6 +114,7 @@ def run(pipeline_name: str = "linkedin_leads") -> int:
         pipeline_name=pipeline_name,
         destination="duckdb",
         dataset_name="linkedin",
+        progress=dlt.progress.log(log_period=30),  # a progress line every 30 s on long runs
     )
     try:
         load(pipeline, source)

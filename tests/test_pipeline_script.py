@@ -37,6 +37,12 @@ def test_demo_loads_generated_leads_without_credentials(tmp_path: Path) -> None:
         "Loaded 3000 leads (new, or re-read in the lookback window; 3000 in all) and 9 lead forms."
         in result.stdout
     )
+    # per owner and lead type, what was read
+    assert "Leads read from " in result.stdout
+    for owner_type in ("urn:li:sponsoredAccount:510000000", "urn:li:organization:2400000"):
+        assert owner_type in result.stdout
+    for lead_type in ("SPONSORED", "COMPANY", "EVENT", "ORGANIZATION_PRODUCT"):
+        assert lead_type in result.stdout
     database = tmp_path / "linkedin_leads_demo.duckdb"
     assert str(database) in result.stdout
     with duckdb.connect(str(database), read_only=True) as connection:

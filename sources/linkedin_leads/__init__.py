@@ -205,12 +205,24 @@ def linkedin_leads(
             # documented; dlt drops what lies before the window's start
             owner_start = initial_value if owner in new else start
             time_range = {"start": to_epoch_ms(owner_start) - 1, "end": to_epoch_ms(end)}
+            for lead_type in owner.lead_types:
+                read[f"{owner.urn} {lead_type}"] = 0
             with access_checked(owner, "leads", skip_inaccessible_owners, skipped):
-                yield from owner_lead_tables(client, catalog, owner, time_range, limited)
+                yield from owner_lead_tables(client, catalog, owner, time_range, limited, read)
             if owner not in skipped:
                 loaded[owner.urn] = now.isoformat()
 
+        # per (owner, lead type): leads read and the window, in the run's extract metrics
+        read: Dict[str, int] = {}
         yield from fan_in([partial(leads, owner) for owner in meta], concurrency)
+        dlt.current.resource_metrics().update(
+            {
+                "leads_read": read,
+                "window": {"start": start.isoformat(), "end": end.isoformat()},
+                "owners_read_from_start_date": sorted(o.urn for o in new),
+                "owners_skipped": sorted(o.urn for o in skipped),
+            }
+        )
 
     responses = lead_forms | lead_form_responses
     responses.apply_hints(
@@ -248,8 +260,11 @@ def owner_lead_tables(
     owner: Owner,
     time_range: Dict[str, int],
     limited: Optional[bool],
+    read: Optional[Dict[str, int]] = None,
 ) -> Iterator[TDataItem]:
     """The leads of one owner in the window, page by page, as Arrow tables for three tables.
+
+    ``read`` counts the leads read by lead type (``"<owner urn> <lead type>"``).
 
     One finder query per lead type of the owner; ``limited`` is the test-lead filter
     (None: all, False: real leads only, True: test leads only).
@@ -294,6 +309,9 @@ def owner_lead_tables(
                 for lead in page:
                     if bool(lead.get("testLead")) is limited:
                         add(lead)
+            if read is not None:
+                key = f"{owner.urn} {lead_type}"
+                read[key] = read.get(key, 0) + builder.count
             if not builder.count:
                 continue
             yield builder.lead_table()
