@@ -1,0 +1,61 @@
+"""The Airflow DAG, in a virtual environment with Apache Airflow (see .ci/run): it parses without
+import errors and a DAG run loads every lead of every owner group into DuckDB."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def airflow_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "airflow"
+    monkeypatch.setenv("AIRFLOW_HOME", str(home))
+    monkeypatch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home}/airflow.db")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, timeout=600
+    )
+    return home
+
+
+def test_dag_parses_and_loads_every_owner_group(
+    airflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sys.path.insert(0, str(ROOT))
+    from linkedin_leads.emulator import LinkedInEmulator, generate
+
+    data = generate(int(time.time() * 1000), accounts=3, organizations=1, leads=400)
+    database = tmp_path / "airflow_leads.duckdb"
+    with LinkedInEmulator(data) as emulator:
+        # credentials and settings as dlt reads them (in production: the dlt_secrets_toml variable)
+        monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__BASE_URL", emulator.base_url)
+        monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__CREDENTIALS__ACCESS_TOKEN", "test-access-token")
+        monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(database))
+        groups = [
+            {"account_ids": data.accounts[:2]},
+            {"account_ids": data.accounts[2:], "organization_ids": data.organizations},
+        ]
+        from airflow.models import DagBag, Variable
+
+        Variable.set("linkedin_leads_owner_groups", json.dumps(groups))
+        bag = DagBag(dag_folder=str(ROOT / "dags"), include_examples=False)
+        assert bag.import_errors == {}
+        dag = bag.get_dag("linkedin_leads_dag")
+        assert dag is not None
+        assert {t.task_id.split(".")[0] for t in dag.tasks} == {
+            "linkedin_leads_group_0",
+            "linkedin_leads_group_1",
+        }
+        dag.test()
+    with duckdb.connect(str(database), read_only=True) as db:
+        ids = sorted(r[0] for r in db.execute("SELECT id FROM linkedin.lead_form_responses").fetchall())
+    assert ids == sorted(lead.id for lead in emulator.visible_leads())
