@@ -90,3 +90,17 @@ def loaded_rows(load_info: Any, table: str) -> int:
     """Rows of ``table`` in the packages of one run (0 if the table was not touched)."""
     counts = load_info.pipeline.last_trace.last_normalize_info.row_counts
     return int(counts.get(table, 0))
+
+
+def every_lead_once(pipeline: dlt.Pipeline, emulator: LinkedInEmulator) -> None:
+    """The destination holds every lead the emulator has, and each answer, exactly once."""
+    ids = lead_ids(pipeline)
+    assert ids == sorted(lead.id for lead in emulator.visible_leads())
+    answers = sql(
+        pipeline, "SELECT count(*), count(DISTINCT (lead_id, question_id)) FROM lead_form_responses__answers"
+    )
+    assert (
+        answers[0][0]
+        == answers[0][1]
+        == sum(len(lead.entity["formResponse"]["answers"]) for lead in emulator.visible_leads())
+    )

@@ -14,7 +14,7 @@ from linkedin_leads import LinkedInAccessError, LinkedInAPIError, LinkedInAuthEr
 from linkedin_leads.emulator import Fault, LinkedInEmulator
 from linkedin_leads.emulator.data import DAY_MS
 
-from .conftest import lead_ids, make_source, oauth, sql
+from .conftest import every_lead_once, lead_ids, make_source, oauth
 
 MakePipeline = Callable[..., dlt.Pipeline]
 DAILY = {
@@ -25,19 +25,6 @@ DAILY = {
         "Resource level throttle APPLICATION_AND_MEMBER DAY limit for calls to this resource is reached."
     ),
 }
-
-
-def every_lead_once(pipeline: dlt.Pipeline, emulator: LinkedInEmulator) -> None:
-    ids = lead_ids(pipeline)
-    assert ids == sorted(lead.id for lead in emulator.visible_leads())
-    answers = sql(
-        pipeline, "SELECT count(*), count(DISTINCT (lead_id, question_id)) FROM lead_form_responses__answers"
-    )
-    assert (
-        answers[0][0]
-        == answers[0][1]
-        == sum(len(lead.entity["formResponse"]["answers"]) for lead in emulator.visible_leads())
-    )
 
 
 def cursor(pipeline: dlt.Pipeline) -> Optional[Any]:

@@ -12,7 +12,7 @@ from linkedin_leads.emulator import Dataset, Lead, LeadForm, LinkedInEmulator, g
 from linkedin_leads.emulator.data import DAY_MS, choice_question, form_versions, text_question
 from linkedin_leads.rows import QuestionColumns, from_epoch_ms
 
-from .conftest import NOW_MS, lead_ids, make_source, sql
+from .conftest import NOW_MS, every_lead_once, lead_ids, make_source, sql
 
 MakePipeline = Callable[..., dlt.Pipeline]
 FORM = 8100001
@@ -210,14 +210,7 @@ def test_late_lead_is_loaded_by_the_next_run_once(
     pipeline.run(make_source(emulator, lookback_hours=72))
     ids = lead_ids(pipeline)
     assert too_late.id in ids and len(ids) == len(set(ids)) == 602
-    answers = sql(
-        pipeline, "SELECT count(*), count(DISTINCT (lead_id, question_id)) FROM lead_form_responses__answers"
-    )
-    assert (
-        answers[0][0]
-        == answers[0][1]
-        == sum(len(lead.entity["formResponse"]["answers"]) for lead in emulator.visible_leads())
-    )
+    every_lead_once(pipeline, emulator)
 
 
 TRICKY = [

@@ -1,9 +1,11 @@
-"""Turns LinkedIn's records into rows people can read. Pure: no HTTP, no dlt state.
+"""Turns LinkedIn's records into rows people can read.
 
 A lead's answers reference only question and option ids. They are resolved here
-against the questions of the form version the lead was submitted on (the ``form``
-LinkedIn projects into each lead, or the forms listing for the current version),
-giving three Arrow tables per page of leads:
+against the questions of the form version the lead was submitted on (the forms listing
+for the current version; an older version is looked up once through ``fetch``, which the
+source implements with the ``form:(...)`` projection, and kept in the pipeline state),
+giving three Arrow tables per page of leads. The module holds no HTTP code and reads no
+dlt state itself:
 
 - the wide lead row: one column per question, named by ``QuestionColumns``;
 - the long answers table: one row per answer, with question text and option labels;
