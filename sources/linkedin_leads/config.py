@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, List, Optional, Tuple, Union
 
+import dlt
 from dlt.common import logger
 
+from .auth import LinkedInAccessTokenCredentials, LinkedInOAuthCredentials
 from .exceptions import LinkedInConfigError
 from .restli import urn
 from .settings import (
@@ -286,8 +288,6 @@ def check_credentials(credentials: Any) -> Any:
     Values are never quoted: an error says only whether a field is set.
     """
     # imported here: auth imports the HTTP helpers, which this module does not need otherwise
-    from .auth import LinkedInAccessTokenCredentials, LinkedInOAuthCredentials
-
     section = "sources.linkedin_leads.credentials"
     if isinstance(credentials, LinkedInOAuthCredentials):
         for name in ("client_id", "client_secret", "refresh_token"):
@@ -330,8 +330,6 @@ def check_credentials(credentials: Any) -> Any:
 
 def _configured(key: str) -> bool:
     """Whether a config or secret value is set for ``key`` in dlt's providers (env, toml, ...)."""
-    import dlt
-
     try:
         return bool(dlt.secrets.get(key))
     except Exception:  # a provider that cannot answer counts as not configured
