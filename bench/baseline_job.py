@@ -4,24 +4,20 @@ Same requests (owner, lead type, projection, page size, paging until an empty pa
 ``requests`` and ``json.loads``; nothing is resolved, converted or stored. Prints one JSON line.
 """
 
-import argparse
 import json
 import resource
 import time
 from typing import Any, Dict, List
 
 import requests
+from job_args import job_parser
 
 from linkedin_leads.restli import Raw, encode_query
 from linkedin_leads.settings import DEFAULT_API_VERSION, DEFAULT_PAGE_SIZE, LEAD_FIELDS
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--base-url", required=True)
-    parser.add_argument("--token-url", required=True)
-    parser.add_argument("--accounts", default="")
-    parser.add_argument("--organizations", default="")
+    parser = job_parser()
     args = parser.parse_args()
     started = time.perf_counter()
     token = requests.post(

@@ -3,24 +3,20 @@
 Prints one JSON line: elapsed seconds, leads loaded, peak RSS of this process.
 """
 
-import argparse
 import json
 import os
 import resource
 import time
 
 import dlt
+from job_args import job_parser
 
 from linkedin_leads import LinkedInOAuthCredentials, linkedin_leads
 from linkedin_leads_pipeline import limit_duckdb_memory
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--base-url", required=True)
-    parser.add_argument("--token-url", required=True)
-    parser.add_argument("--accounts", default="")
-    parser.add_argument("--organizations", default="")
+    parser = job_parser()
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--lookback-hours", type=float, default=24)
     args = parser.parse_args()
