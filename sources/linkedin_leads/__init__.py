@@ -29,7 +29,7 @@ from .config import (
     parse_start_date,
     plan_owners,
 )
-from .discovery import describe, discover_accounts, discover_organizations
+from .discovery import discover_accounts, discover_organizations
 from .exceptions import (
     LinkedInAccessError,
     LinkedInAPIError,
@@ -146,7 +146,9 @@ def linkedin_leads(
         if not owners:  # none configured: every owner the token can read
             accounts: List[Union[int, str]] = list(discover_accounts(client))
             organizations: List[Union[int, str]] = list(discover_organizations(client))
-            logger.info(f"Discovered LinkedIn owners: {describe(accounts, organizations)}")
+            logger.info(
+                f"Discovered LinkedIn owners: account_ids={accounts}, organization_ids={organizations}"
+            )
             owners.extend(plan_owners(accounts, organizations, lead_types, discovered=True))
 
         skipped: List[Owner] = []

@@ -6,7 +6,7 @@
   ``organizationAcls?q=roleAssignee&state=APPROVED`` (scope ``r_organization_admin``).
 """
 
-from typing import Any, Dict, List
+from typing import Any, List
 
 from dlt.common import logger
 
@@ -67,8 +67,3 @@ def discover_organizations(client: LinkedInClient) -> List[int]:
             "r_organization_admin). Set organization_ids to read organic leads."
         )
     return list(dict.fromkeys(ids))
-
-
-def describe(accounts: List[Any], organizations: List[Any]) -> Dict[str, Any]:
-    """What discovery found, for the log."""
-    return {"account_ids": accounts, "organization_ids": organizations}

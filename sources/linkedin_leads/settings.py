@@ -1,6 +1,6 @@
 """Constants of the LinkedIn Lead Sync API and of this source's defaults."""
 
-from typing import Dict, FrozenSet, Tuple
+from typing import Dict, Tuple
 
 DEFAULT_BASE_URL = "https://api.linkedin.com/rest"
 """LinkedIn's versioned REST base URL."""
@@ -39,7 +39,6 @@ LEAD_TYPES_BY_OWNER: Dict[str, Tuple[str, ...]] = {
     SPONSORED_ACCOUNT: SPONSORED_LEAD_TYPES,
     ORGANIZATION: ORGANIZATION_LEAD_TYPES,
 }
-ALL_LEAD_TYPES: FrozenSet[str] = frozenset(SPONSORED_LEAD_TYPES + ORGANIZATION_LEAD_TYPES)
 
 TEST_LEADS_MODES: Tuple[str, ...] = ("include", "exclude", "only")
 

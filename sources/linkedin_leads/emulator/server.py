@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from urllib.parse import parse_qs
 
-from .data import DAY_MS, ORGANIC_TYPES, SPONSORED, Dataset, Lead, owner_urn
+from .data import DAY_MS, ORGANIC_TYPES, SPONSORED, Dataset, Lead
 from .restli_parser import RestliSyntaxError, parse_projection, parse_value, split_query
 
 
@@ -695,10 +695,3 @@ class _Handler(BaseHTTPRequestHandler):
             return status, json.dumps(payload).encode()
 
         self._serve("POST", answer)
-
-
-def owner_urns(data: Dataset) -> List[str]:
-    """Every owner URN in a data set."""
-    return [owner_urn("sponsoredAccount", a) for a in data.accounts] + [
-        owner_urn("organization", o) for o in data.organizations
-    ]
