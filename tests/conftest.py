@@ -27,6 +27,29 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def dlt_log(monkeypatch: pytest.MonkeyPatch) -> List[str]:
+    """Every message sent through dlt's logger (the source's and dlt's own), at any level.
+
+    ``caplog`` cannot be relied on: dlt's logger stops propagating to the root logger once a
+    pipeline initializes it, so what caplog sees depends on which test ran first.
+    """
+    from dlt.common import logger as dlt_logger
+
+    lines: List[str] = []
+    for level in ("debug", "info", "warning", "error"):
+        original = getattr(dlt_logger, level)
+
+        def record(
+            msg: Any, *args: Any, _original: Any = original, _level: str = level, **kwargs: Any
+        ) -> Any:
+            lines.append(f"{_level.upper()} {msg}")
+            return _original(msg, *args, **kwargs)
+
+        monkeypatch.setattr(dlt_logger, level, record)
+    return lines
+
+
+@pytest.fixture
 def dataset() -> Dataset:
     return generate(NOW_MS, accounts=2, organizations=1, forms_per_owner=2, leads=600)
 

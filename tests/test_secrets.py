@@ -39,6 +39,8 @@ def test_no_secret_leaks_with_debug_logging(
     make_pipeline: MakePipeline,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+    dlt_log: List[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("RUNTIME__LOG_LEVEL", "DEBUG")
@@ -70,9 +72,14 @@ def test_no_secret_leaks_with_debug_logging(
                 pipeline.run(make_source(emulator, credentials=credentials))
             texts += [str(failure.value), "".join(traceback.format_exception(failure.value))]
             texts += [str(pipeline.last_trace), repr(pipeline.last_trace.asdict())]
-    texts += [caplog.text, everything_written(tmp_path, pipeline)]
+    # what dlt logged (its handler writes to stderr), what reached the root logger (urllib3 ...),
+    # and every message sent through dlt's logger at any level
+    logs = [capfd.readouterr().err, caplog.text, "\n".join(dlt_log)]
+    texts += [*logs, everything_written(tmp_path, pipeline)]
     issued = [token for token in emulator.tokens if token != ACCESS_TOKEN]
-    assert len(issued) > 2 and "DEBUG" in caplog.text
+    assert len(issued) > 2
+    assert any(line.startswith("DEBUG") for line in dlt_log) and "[DEBUG]" in logs[0]
+    assert "LinkedIn access token expired; obtaining a new one" in logs[0]
     assert "has expired" in texts[-3] or any("has expired" in t for t in texts)
     for secret in (CLIENT_SECRET, REFRESH_TOKEN, ACCESS_TOKEN, *issued):
         for text in texts:
