@@ -211,6 +211,12 @@ def test_skipped_owner_is_loaded_in_full_once_accessible(
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator, skip_inaccessible_owners=True))
     assert any(f"WARNING Skipped urn:li:sponsoredAccount:{denied_id}" in line for line in dlt_log)
+    extract = pipeline.last_trace.last_extract_info
+    assert extract is not None
+    metrics = next(m for ms in extract.metrics.values() for m in ms)["resource_metrics"]
+    assert metrics["lead_form_responses"].custom_metrics["owners_skipped"] == [
+        f"urn:li:sponsoredAccount:{denied_id}"
+    ]
     others = [lead for lead in emulator.visible_leads() if lead.owner_id != denied_id]
     assert lead_ids(pipeline) == sorted(lead.id for lead in others)
     # access is granted: the next run reads that owner from start_date, below the cursor

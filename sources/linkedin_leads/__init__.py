@@ -222,7 +222,8 @@ def linkedin_leads(
                 "leads_read": read,
                 "window": {"start": start.isoformat(), "end": end.isoformat()},
                 "owners_read_from_start_date": sorted(o.urn for o in new),
-                "owners_skipped": sorted(o.urn for o in skipped),
+                # refused at the forms listing (not in meta) or at the leads query
+                "owners_skipped": sorted({o.urn for o in skipped} | {o.urn for o in owners if o not in meta}),
             }
         )
 
