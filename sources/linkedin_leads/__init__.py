@@ -273,16 +273,15 @@ def owner_lead_tables(
     (None: all, False: real leads only, True: test leads only).
     """
     for lead_type in owner.lead_types:
+        finder = [("q", "owner"), ("owner", owner.restli), ("leadType", {"leadType": lead_type})]
 
-        def fetch_form(form_id: int, version: int, lead_type: str = lead_type) -> Optional[Dict[str, Any]]:
+        def fetch_form(form_id: int, version: int, finder: List[Any] = finder) -> Optional[Dict[str, Any]]:
             """The form version as submitted, projected into one lead of that version."""
             urn = f"urn:li:versionedLeadGenForm:(urn:li:leadGenForm:{form_id},{version})"
             body = client.get(
                 LEAD_FORM_RESPONSES_PATH,
                 [
-                    ("q", "owner"),
-                    ("owner", owner.restli),
-                    ("leadType", {"leadType": lead_type}),
+                    *finder,
                     ("versionedLeadGenFormUrn", urn),
                     ("fields", Raw(FORM_VERSION_FIELDS)),
                     ("start", 0),
@@ -295,9 +294,7 @@ def owner_lead_tables(
             return None
 
         params = [
-            ("q", "owner"),
-            ("owner", owner.restli),
-            ("leadType", {"leadType": lead_type}),
+            *finder,
             ("limitedToTestLeads", limited),
             ("submittedAtTimeRange", time_range),
             ("fields", Raw(LEAD_FIELDS)),
