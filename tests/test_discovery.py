@@ -35,6 +35,21 @@ def test_discovers_accounts_over_pages_and_lead_gen_organizations(
     assert any(line.startswith("Discovered LinkedIn owners") and "520000004" in line for line in logged)
 
 
+def test_organizations_over_short_pages_are_all_read(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline
+) -> None:
+    # ACLs have no id: paging must not take the ACLs of the page after a short one for repeats
+    extra = [2900000 + i for i in range(10)]
+    emulator.extra_acls = [(organization, "ADMINISTRATOR") for organization in extra]
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator, account_ids=None, organization_ids=None, page_size=3))
+    acl_pages = emulator.calls("organizationAcls")
+    assert len(acl_pages) > 4  # 11 ACLs, 3 a page, some pages short
+    listed = " ".join(r.query for r in emulator.calls("leadForms"))
+    missing = [organization for organization in extra if f"organization%3A{organization}" not in listed]
+    assert not missing
+
+
 def test_nothing_discovered_says_what_was_searched(make_pipeline: MakePipeline) -> None:
     with LinkedInEmulator(Dataset()) as emulator:
         with pytest.raises(PipelineStepFailed) as failure:

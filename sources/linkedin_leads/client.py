@@ -12,7 +12,7 @@ ever quoting a secret.
 
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from dlt.common import logger
 from dlt.common.json import json
@@ -27,7 +27,7 @@ from dlt.sources.helpers.requests import (
 
 from .auth import LinkedInCredentials, make_token_provider
 from .exceptions import LinkedInAPIError, LinkedInQuotaError
-from .paging import Page, paginate
+from .paging import paginate
 from .restli import QueryParams, encode_query
 from .settings import (
     EXPIRED_ACCESS_TOKEN,
@@ -188,13 +188,20 @@ class LinkedInClient:
                 "https://learn.microsoft.com/en-us/linkedin/marketing/versioning",
             )
 
-    def get_pages(self, path: str, params: QueryParams) -> Iterator[Page]:
-        """Pages through a finder; yields the elements of each page (see ``paging``)."""
+    def get_pages(
+        self, path: str, params: QueryParams, key: Callable[[Dict[str, Any]], Any] = lambda e: e.get("id")
+    ) -> Iterator[List[Dict[str, Any]]]:
+        """Pages through a finder; yields the elements of each page (see ``paging``).
 
-        def fetch(start: int, count: int) -> Dict[str, Any]:
-            return self.get(path, [*_pairs(params), ("start", start), ("count", count)])
+        ``key`` identifies an element, to drop the repeats a page may bring.
+        """
 
-        return paginate(fetch, self.page_size)
+        def fetch(start: int, count: int) -> List[Dict[str, Any]]:
+            body = self.get(path, [*_pairs(params), ("start", start), ("count", count)])
+            elements: List[Dict[str, Any]] = body.get("elements") or []
+            return elements
+
+        return paginate(fetch, self.page_size, key)
 
 
 def quota_error(response: Response, url: str) -> LinkedInQuotaError:

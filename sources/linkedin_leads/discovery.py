@@ -6,7 +6,7 @@
   ``organizationAcls?q=roleAssignee&state=APPROVED`` (scope ``r_organization_admin``).
 """
 
-from typing import Any, List
+from typing import Any, Dict, List
 
 from dlt.common import logger
 
@@ -21,6 +21,11 @@ LEAD_ROLES = frozenset(
     {"ADMINISTRATOR", "LEAD_GEN_FORMS_MANAGER", "CURATOR", "CONTENT_ADMINISTRATOR", "ANALYST"}
 )
 """Company page roles that give access to the page's lead forms."""
+
+
+def _acl_key(acl: Dict[str, Any]) -> Any:
+    """An ACL has no id: it is one (organization, role) pair."""
+    return acl.get("organization"), acl.get("role")
 
 
 def discover_accounts(client: LinkedInClient) -> List[int]:
@@ -50,7 +55,7 @@ def discover_organizations(client: LinkedInClient) -> List[int]:
     ids: List[int] = []
     params = {"q": "roleAssignee", "state": "APPROVED"}
     try:
-        for page in client.get_pages("organizationAcls", params):
+        for page in client.get_pages("organizationAcls", params, _acl_key):
             for acl in page:
                 organization = urn_id(acl.get("organization"))
                 if (

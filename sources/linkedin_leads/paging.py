@@ -9,39 +9,38 @@ page may repeat from the window of the pages before it.
 """
 
 from collections import deque
-from typing import Any, Callable, Deque, Dict, Iterator, List, Set, Tuple
+from typing import Any, Callable, Deque, Iterator, List, Set, Tuple, TypeVar
 
-Page = List[Dict[str, Any]]
-FetchPage = Callable[[int, int], Dict[str, Any]]
+T = TypeVar("T")
 
 
-def paginate(fetch: FetchPage, page_size: int, key: str = "id") -> Iterator[Page]:
+def paginate(
+    fetch: Callable[[int, int], List[T]], page_size: int, key: Callable[[T], Any]
+) -> Iterator[List[T]]:
     """Yields the elements of every page of an offset-paged finder.
 
     Args:
-        fetch: Called with ``(start, count)``; returns the decoded response body.
+        fetch: Called with ``(start, count)``; returns the elements of that page.
         page_size: The ``count`` asked for.
-        key: The element field that identifies a record, to drop repeats.
+        key: Gives the id of an element, to drop repeats.
 
     Yields:
-        Page: The new elements of each non-empty page.
+        List[T]: The new elements of each non-empty page.
     """
     start = 0
     # ids seen in requests whose window [start, start + count) reaches past the next start
     windows: Deque[Tuple[int, Set[Any]]] = deque()
     while True:
-        body = fetch(start, page_size)
-        elements: Page = body.get("elements") or []
-        if not elements:
+        received = fetch(start, page_size)
+        if not received:
             return
         while windows and windows[0][0] <= start:
             windows.popleft()
+        page_ids = {key(e) for e in received}
+        elements = received
         if windows:
-            elements = [e for e in elements if not any(e.get(key) in ids for _, ids in windows)]
-            page_ids = {e.get(key) for e in body["elements"]}
-        else:
-            page_ids = {e.get(key) for e in elements}
+            elements = [e for e in received if not any(key(e) in ids for _, ids in windows)]
         windows.append((start + page_size, page_ids))
-        start += len(body["elements"])
+        start += len(received)
         if elements:
             yield elements

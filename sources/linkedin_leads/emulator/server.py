@@ -435,7 +435,7 @@ class LinkedInEmulator:
         ]
         if state:
             acls = [a for a in acls if a["state"] == state]
-        page = acls[start : start + count]
+        page = self._slice(acls, start, count)
         return self._page_body([json.dumps(a).encode() for a in page], start, count, len(acls))
 
     def _lead_forms(self, raw: Dict[str, str], member: str, version: str) -> bytes:
