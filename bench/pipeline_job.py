@@ -53,6 +53,10 @@ def main() -> None:
                 "leads_in_table": total[0],
                 "distinct_leads_in_table": total[1],
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "steps_s": {
+                    step.step: round((step.finished_at - step.started_at).total_seconds(), 2)
+                    for step in pipeline.last_trace.steps
+                },
             }
         )
     )

@@ -134,6 +134,24 @@ def test_persistent_outage_fails_clearly_and_keeps_the_cursor(
     every_lead_once(pipeline, emulator)
 
 
+def test_unreadable_lead_shape_fails_at_once_naming_the_field(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline
+) -> None:
+    """Valid JSON of a shape no lead has is not retried like a cut body, and says where."""
+    lead = emulator.visible_leads()[0]
+    lead.entity["formResponse"]["answers"] = {"questionId": 1}  # an object where a list belongs
+    lead._json = None
+    pipeline = make_pipeline()
+    error = failure(pipeline, make_source(emulator))
+    assert isinstance(error, LinkedInAPIError) and error.code == "UNEXPECTED_SHAPE"
+    assert "formResponse.answers" in str(error) and "Expected `array" in str(error)
+    failed = [
+        call for call in emulator.calls("leadFormResponses") if call.query == error.url.split("?", 1)[1]
+    ]
+    assert len(failed) == 1  # asked once
+    assert cursor(pipeline) is None
+
+
 def test_unreachable_linkedin_fails_clearly(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
     emulator.inject(Fault(path="leadForms", action="reset", times=1000))
     error = failure(make_pipeline(), make_source(emulator))

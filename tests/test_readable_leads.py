@@ -213,6 +213,38 @@ def test_late_lead_is_loaded_by_the_next_run_once(
     every_lead_once(pipeline, emulator)
 
 
+def test_lenient_shapes_are_read(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
+    """Numbers sent as strings, nulls, unknown fields and union members do not lose a lead."""
+    lead = next(lead for lead in emulator.visible_leads() if lead.lead_type == "SPONSORED")
+    entity = lead.entity
+    entity["submittedAt"] = str(entity["submittedAt"])
+    entity["testLead"] = None
+    entity["submitter"] = None
+    entity["responseId"] = {"unknown": [1, 2]}
+    response = entity["formResponse"]
+    for answer in response["answers"]:
+        answer["questionId"] = str(answer["questionId"])
+    response["consentResponses"][0]["consentId"] = "0"
+    # a decoration of the projection, not of the stored lead
+    lead.decorations = {"ownerInfo": b',"ownerInfo":{"futureOwnerInfo":{"name":"Renamed owner"}}'}
+    entity["associatedEntity"] = {"futureEntity": "urn:li:future:7"}
+    lead._json = None
+    pipeline = run(emulator, make_pipeline)
+    every_lead_once(pipeline, emulator)
+    row = sql(
+        pipeline,
+        "SELECT test_lead, submitter, owner_name, associated_entity, creative_id,"
+        " epoch_ms(submitted_at) FROM lead_form_responses WHERE id = %s",
+        lead.id,
+    )
+    assert row == [(False, None, "Renamed owner", "urn:li:future:7", None, lead.submitted_at)]
+    answers = sql(pipeline, "SELECT count(*) FROM lead_form_responses__answers WHERE lead_id = %s", lead.id)
+    assert answers == [(len(response["answers"]),)]
+    assert sql(
+        pipeline, "SELECT consent_text FROM lead_form_responses__consents WHERE lead_id = %s", lead.id
+    ) == [("Email me updates",)]
+
+
 TRICKY = [
     "李小龙",
     "Zoë 🚀✨",

@@ -299,7 +299,7 @@ def owner_lead_tables(
             ("submittedAtTimeRange", time_range),
             ("fields", Raw(LEAD_FIELDS)),
         ]
-        for page in client.get_pages(LEAD_FORM_RESPONSES_PATH, params):
+        for page in client.get_lead_pages(LEAD_FORM_RESPONSES_PATH, params):
             builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch_form)
             add = builder.add
             if limited is None:
@@ -307,20 +307,20 @@ def owner_lead_tables(
                     add(lead)
             else:  # LinkedIn's filter is applied again: `false` may not exclude test leads
                 for lead in page:
-                    if bool(lead.get("testLead")) is limited:
+                    if bool(lead.test_lead) is limited:
                         add(lead)
             if read is not None:
                 key = f"{owner.urn} {lead_type}"
                 read[key] = read.get(key, 0) + builder.count
             if not builder.count:
                 continue
-            yield builder.lead_table()
+            leads, answers, consents = builder.tables()
+            yield leads
             yield dlt.mark.with_hints(
-                builder.answer_table(),
+                answers,
                 dlt.mark.make_hints(table_name=ANSWERS_TABLE, primary_key=["lead_id", "question_id"]),
                 create_table_variant=True,
             )
-            consents = builder.consent_table()
             if consents.num_rows:
                 yield dlt.mark.with_hints(
                     consents,

@@ -22,6 +22,8 @@ from typing import Any, Callable, Dict, List, Mapping, MutableMapping, Optional,
 import pyarrow as pa
 from dlt.common.json import json
 
+from .records import Lead
+
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_MS = timedelta(milliseconds=1)
 _VERSIONED_FORM = re.compile(r"^urn:li:versionedLeadGenForm:\(urn:li:leadGenForm:(\d+),(\d+)\)$")
@@ -202,7 +204,7 @@ PREDEFINED_COLUMNS = frozenset(
 """LinkedIn's predefined fields (those known): custom questions never take these names."""
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: a page numbers the questions its answers meet
 class Question:
     id: int
     column: str
@@ -366,8 +368,10 @@ class FormCatalog:
 class LeadTableBuilder:
     """Collects the rows of one page of leads and returns them as Arrow tables.
 
-    Built for speed (it runs for every lead): fixed columns are appended to column lists,
-    answers are kept as tuples and turned into columns once per page.
+    Built for speed (it runs for every lead and every answer). Each lead appends to the
+    lead table's column lists. An answer or consent keeps only what is its own (its lead's
+    row number, the question's number in the page, the answer); the columns it repeats
+    from its lead or its question are taken from those in Arrow, once per page.
     """
 
     def __init__(
@@ -380,8 +384,24 @@ class LeadTableBuilder:
         self.fixed: Dict[str, List[Any]] = {name: [] for name in LEAD_COLUMNS}
         self.dynamic: List[Dict[str, Optional[str]]] = []
         """Per lead: question and hidden-field columns."""
-        self.answers: List[Tuple[Any, ...]] = []
-        self.consents: List[Tuple[Any, ...]] = []
+        self.answers: Tuple[List[int], List[int], List[Any], List[Optional[str]], List[Optional[str]]] = (
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
+        """Per answer: lead row, question number, answer, option ids and labels as JSON."""
+        self.consents: Tuple[List[int], List[int], List[Optional[str]], List[Optional[bool]], List[Any]] = (
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
+        """Per consent: lead row, consent id, text, accepted, check required."""
+        self.questions: Dict[Any, int] = {}
+        """Question (or, unresolved, ``(question_id, is_choice)``) -> its number in this page."""
         self.unresolved: int = 0
         self._columns: Dict[str, None] = {}
         self._forms_seen: Set[Tuple[int, Optional[int]]] = set()
@@ -392,41 +412,40 @@ class LeadTableBuilder:
     def count(self) -> int:
         return len(self.dynamic)
 
-    def add(self, lead: Mapping[str, Any]) -> None:
+    def add(self, lead: Lead) -> None:
         """Resolves one lead into its wide row, answer rows and consent rows."""
-        lead_id = lead["id"]
-        urn = lead.get("versionedLeadGenFormUrn")
+        lead_id = lead.id
+        urn = lead.versioned_lead_gen_form_urn
         known = self._forms.get(urn)
         if known is None:
             form_id, version = parse_versioned_form_urn(urn)
             known = self._forms[urn] = (form_id, version, self.catalog.get(form_id, version, self.fetch))
         form_id, version, form = known
-        submitted_at = int(lead["submittedAt"])  # epoch ms; converted per column in lead_table
         ids = self._ids
-        metadata = (lead.get("leadMetadata") or {}).get("sponsoredLeadMetadata") or {}
-        metadata_info = (lead.get("leadMetadataInfo") or {}).get("sponsoredLeadMetadataInfo") or {}
-        campaign_info = metadata_info.get("campaign") or {}
-        entity = lead.get("associatedEntity") or {}
-        owner_info = lead.get("ownerInfo") or {}
+        metadata = lead.lead_metadata and lead.lead_metadata.sponsored_lead_metadata
+        metadata_info = lead.lead_metadata_info and lead.lead_metadata_info.sponsored_lead_metadata_info
+        campaign_info = metadata_info.campaign if metadata_info else None
+        entity = lead.associated_entity or {}
+        owner_info = lead.owner_info or {}
         fixed = self.fixed
         fixed["id"].append(lead_id)
-        fixed["submitted_at"].append(submitted_at)
-        fixed["test_lead"].append(bool(lead.get("testLead", False)))
-        fixed["lead_type"].append(lead.get("leadType"))
+        fixed["submitted_at"].append(lead.submitted_at)  # epoch ms; converted per column
+        fixed["test_lead"].append(bool(lead.test_lead))
+        fixed["lead_type"].append(lead.lead_type)
         fixed["owner_type"].append(self.owner_type)
         fixed["owner_id"].append(self.owner_id)
         info = owner_info.get("sponsoredAccountInfo") or owner_info.get("organizationInfo")
         if info is None and owner_info:  # another union member: take the first with a name
             info = next((v for v in owner_info.values() if type(v) is dict), None)
-        fixed["owner_name"].append(info.get("name") if info else None)
+        fixed["owner_name"].append(info.get("name") if type(info) is dict else None)
         fixed["form_id"].append(form_id)
         fixed["form_version"].append(version)
         fixed["form_name"].append(form.name if form else None)
         fixed["form_locale"].append(form.locale if form else None)
-        fixed["submitter"].append(lead.get("submitter"))
-        campaign = metadata.get("campaign") or campaign_info.get("id")
+        fixed["submitter"].append(lead.submitter)
+        campaign = (metadata.campaign if metadata else None) or (campaign_info.id if campaign_info else None)
         fixed["campaign_id"].append(ids[campaign] if campaign in ids else urn_id(campaign, ids))
-        fixed["campaign_name"].append(campaign_info.get("name"))
+        fixed["campaign_name"].append(campaign_info.name if campaign_info else None)
         creative = entity.get("associatedCreative") or entity.get("sponsoredCreative")
         fixed["creative_id"].append(ids[creative] if creative in ids else urn_id(creative, ids))
         fixed["event_id"].append(urn_id(entity.get("event"), ids) if entity else None)
@@ -444,60 +463,61 @@ class LeadTableBuilder:
                 self._forms_seen.add((form.form_id, form.version))
                 self._columns.update(dict.fromkeys(row))
                 self._columns.update(dict.fromkeys(q.column for q in questions.values()))
-        response = lead.get("formResponse") or {}
-        for answer in response.get("answers") or ():
-            question_id = int(answer["questionId"])
+        response = lead.form_response
+        number = len(self.dynamic)
+        lead_rows, question_numbers, texts, option_ids_json, labels_json = self.answers
+        numbers = self.questions
+        for answer in (response.answers if response else None) or ():
+            question_id = answer.question_id
             question = questions.get(question_id)
-            details = answer.get("answerDetails") or {}
-            choice = details.get("multipleChoiceAnswer")
+            details = answer.answer_details
+            choice = details.multiple_choice_answer if details else None
             if choice is None:
-                option_ids = labels = None
-                text = (details.get("textQuestionAnswer") or {}).get("answer")
+                text_answer = details.text_question_answer if details else None
+                text = text_answer.answer if text_answer else None
+                option_ids_json.append(None)
+                labels_json.append(None)
             else:
-                option_ids = [int(o) for o in choice.get("options") or ()]
+                option_ids = [int(o) for o in choice.options]
                 options = question.options if question else {}
                 labels = [options.get(o) for o in option_ids]
                 text = MULTI_VALUE_SEPARATOR.join(
                     label if label is not None else str(o) for o, label in zip(option_ids, labels)
                 )
+                # JSON text: list columns cannot travel through the CSV files some
+                # destinations (PostgreSQL) load from, and every destination stores text
+                option_ids_json.append(json.dumps(option_ids))
+                labels_json.append(json.dumps(labels))
+            key: Any = question if question is not None else (question_id, choice is not None)
+            question_number = numbers.get(key)
+            if question_number is None:
+                question_number = numbers[key] = len(numbers)
             if question is None:
                 column = f"question_{question_id}"
                 self._columns[column] = None
             else:
                 column = question.column
             row[column] = text
-            self.answers.append(
-                (
-                    lead_id,
-                    question_id,
-                    question,
-                    choice is not None,
-                    text,
-                    option_ids,
-                    labels,
-                    form_id,
-                    version,
-                    submitted_at,
-                )
-            )
-        for consent in response.get("consentResponses") or ():
-            consent_id = int(consent["consentId"])
-            consent_text, required = form.consents.get(consent_id, (None, None)) if form else (None, None)
-            self.consents.append(
-                (
-                    lead_id,
-                    consent_id,
-                    consent_text,
-                    consent.get("accepted"),
-                    required,
-                    form_id,
-                    version,
-                    submitted_at,
-                )
-            )
+            lead_rows.append(number)
+            question_numbers.append(question_number)
+            texts.append(text)
+        consent_rows, consent_ids, consent_texts, accepted, required = self.consents
+        for consent in (response.consent_responses if response else None) or ():
+            consent_id = consent.consent_id
+            text, check = form.consents.get(consent_id, (None, None)) if form else (None, None)
+            consent_rows.append(number)
+            consent_ids.append(consent_id)
+            consent_texts.append(text)
+            accepted.append(consent.accepted)
+            required.append(check)
         self.dynamic.append(row)
 
-    def lead_table(self) -> pa.Table:
+    def tables(self) -> Tuple[pa.Table, pa.Table, pa.Table]:
+        """The page's lead rows, answer rows and consent rows."""
+        leads = self._lead_table()
+        return leads, self._answer_table(leads), self._consent_table(leads)
+
+    def _lead_table(self) -> pa.Table:
         """The wide lead rows: the fixed columns, then every question and hidden field seen."""
         names = self._columns  # each form's columns in form order
         for row in self.dynamic:
@@ -509,44 +529,50 @@ class LeadTableBuilder:
         for name in names:
             columns[name] = [row.get(name) for row in self.dynamic]
             types[name] = pa.string()
-        return _table(columns, types, ("id",))
+        return _table(columns, types, ("id", "submitted_at"))
 
-    def answer_table(self) -> pa.Table:
-        rows = self.answers
-        if not rows:
-            return _table({name: [] for name in ANSWER_COLUMNS}, ANSWER_COLUMNS, ("lead_id", "question_id"))
-        lead_ids, question_ids, questions, choices, texts, option_ids, labels, forms, versions, times = zip(
-            *rows
-        )
-        columns = {
-            "lead_id": lead_ids,
-            "question_id": question_ids,
-            "column_name": [q.column if q else f"question_{i}" for q, i in zip(questions, question_ids)],
-            "question_name": [q.name if q else None for q in questions],
-            "question_text": [q.text if q else None for q in questions],
-            "predefined_field": [q.predefined_field if q else None for q in questions],
-            "question_type": [
-                q.kind if q else ("multiple_choice" if c else "text") for q, c in zip(questions, choices)
-            ],
-            "answer": texts,
-            # JSON text: list columns cannot travel through the CSV files some destinations
-            # (PostgreSQL) load from, and every destination stores text
-            "option_ids": [None if ids is None else json.dumps(ids) for ids in option_ids],
-            "option_labels": [None if names is None else json.dumps(names) for names in labels],
-            "form_id": forms,
-            "form_version": versions,
-            "submitted_at": _timestamps(times),
+    def _answer_table(self, leads: pa.Table) -> pa.Table:
+        lead_rows, question_numbers, texts, option_ids, labels = self.answers
+        by_lead = pa.array(lead_rows, pa.int32())
+        by_question = pa.array(question_numbers, pa.int32())
+        described = [
+            (q.id, q.column, q.name, q.text, q.predefined_field, q.kind)
+            if isinstance(q, Question)
+            else (q[0], f"question_{q[0]}", None, None, None, "multiple_choice" if q[1] else "text")
+            for q in self.questions
+        ]
+        names = ("question_id", "column_name", "question_name", "question_text", "predefined_field")
+        columns: Dict[str, Any] = {
+            name: pa.array(values, ANSWER_COLUMNS[name]).take(by_question)
+            for name, values in zip((*names, "question_type"), zip(*described) if described else [()] * 6)
         }
-        return _table(columns, ANSWER_COLUMNS, ("lead_id", "question_id"))
-
-    def consent_table(self) -> pa.Table:
-        columns: Dict[str, Any] = dict(zip(CONSENT_COLUMNS, zip(*self.consents))) if self.consents else {}
-        columns["submitted_at"] = _timestamps(columns.get("submitted_at", ()))
-        return _table(
-            {name: columns.get(name, ()) for name in CONSENT_COLUMNS},
-            CONSENT_COLUMNS,
-            ("lead_id", "consent_id"),
+        columns.update(
+            {
+                "lead_id": leads["id"].take(by_lead),
+                "answer": texts,
+                "option_ids": option_ids,
+                "option_labels": labels,
+            }
         )
+        columns.update(
+            {name: leads[name].take(by_lead) for name in ("form_id", "form_version", "submitted_at")}
+        )
+        return _table(columns, ANSWER_COLUMNS, ("lead_id", "question_id", "submitted_at"))
+
+    def _consent_table(self, leads: pa.Table) -> pa.Table:
+        lead_rows, consent_ids, texts, accepted, required = self.consents
+        by_lead = pa.array(lead_rows, pa.int32())
+        columns: Dict[str, Any] = {
+            "lead_id": leads["id"].take(by_lead),
+            "consent_id": consent_ids,
+            "consent_text": texts,
+            "accepted": accepted,
+            "check_required": required,
+        }
+        columns.update(
+            {name: leads[name].take(by_lead) for name in ("form_id", "form_version", "submitted_at")}
+        )
+        return _table(columns, CONSENT_COLUMNS, ("lead_id", "consent_id", "submitted_at"))
 
 
 def _timestamps(epoch_ms: Sequence[int]) -> pa.Array:
@@ -554,18 +580,24 @@ def _timestamps(epoch_ms: Sequence[int]) -> pa.Array:
     return pa.array(epoch_ms, pa.int64()).cast(pa.timestamp("ms", tz="UTC")).cast(TIMESTAMP)
 
 
-def _table(
-    columns: Mapping[str, Sequence[Any]], types: Dict[str, pa.DataType], keys: Tuple[str, ...]
-) -> pa.Table:
-    """An Arrow table whose key columns are not nullable, as dlt declares primary keys."""
+def _table(columns: Mapping[str, Any], types: Dict[str, pa.DataType], required: Tuple[str, ...]) -> pa.Table:
+    """An Arrow table whose ``required`` columns are not nullable.
+
+    Key columns are declared as dlt declares primary keys; ``submitted_at`` (the incremental's
+    cursor, always present) too, which spares dlt's incremental a pass over each table that
+    sets rows without a cursor aside.
+    """
     schema = pa.schema(
-        [pa.field(name, data_type, nullable=name not in keys) for name, data_type in types.items()]
+        [pa.field(name, data_type, nullable=name not in required) for name, data_type in types.items()]
     )
-    arrays = [
-        column if isinstance(column, pa.Array) else pa.array(column, types[name])
-        for name, column in ((name, columns[name]) for name in types)
-    ]
+    arrays = [_array(column, types[name]) for name, column in ((name, columns[name]) for name in types)]
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _array(column: Any, data_type: pa.DataType) -> Any:
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks()
+    return column if isinstance(column, pa.Array) else pa.array(column, data_type)
 
 
 FORM_COLUMNS: Dict[str, Dict[str, Any]] = {
