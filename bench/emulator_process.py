@@ -7,11 +7,14 @@ killed. Control endpoints: ``GET /_emulator/stats``, ``POST /_emulator/reset``,
 
 import argparse
 import json
+import math
 import sys
 import threading
 import time
+from collections import Counter
 
 from linkedin_leads.emulator import LinkedInEmulator, generate
+from linkedin_leads.settings import DEFAULT_PAGE_SIZE
 
 
 def main() -> None:
@@ -42,6 +45,21 @@ def main() -> None:
                 "accounts": data.accounts,
                 "organizations": data.organizations,
                 "leads": len(data.leads),
+                # pages the leads fill: the finder takes one owner and one lead type, so
+                # each (owner, lead type) has its own last, partly filled page
+                "full_pages": sum(
+                    math.ceil(count / DEFAULT_PAGE_SIZE)
+                    for count in Counter((lead.owner_id, lead.lead_type) for lead in data.leads).values()
+                ),
+                # form versions other than the current one that leads were submitted on: the
+                # source looks each up once (one call) to read its questions
+                "older_versions": len(
+                    {
+                        (lead.form_id, lead.form_version)
+                        for lead in data.leads
+                        if lead.form_version != data.forms[lead.form_id].version_id
+                    }
+                ),
                 "generated_in_s": round(time.time() - started, 1),
             }
         ),
