@@ -533,7 +533,6 @@ class LeadTableBuilder:
 
     def _answer_table(self, leads: pa.Table) -> pa.Table:
         lead_rows, question_numbers, texts, option_ids, labels = self.answers
-        by_lead = pa.array(lead_rows, pa.int32())
         by_question = pa.array(question_numbers, pa.int32())
         described = [
             (q.id, q.column, q.name, q.text, q.predefined_field, q.kind)
@@ -546,33 +545,28 @@ class LeadTableBuilder:
             name: pa.array(values, ANSWER_COLUMNS[name]).take(by_question)
             for name, values in zip((*names, "question_type"), zip(*described) if described else [()] * 6)
         }
-        columns.update(
-            {
-                "lead_id": leads["id"].take(by_lead),
-                "answer": texts,
-                "option_ids": option_ids,
-                "option_labels": labels,
-            }
-        )
-        columns.update(
-            {name: leads[name].take(by_lead) for name in ("form_id", "form_version", "submitted_at")}
-        )
+        columns.update({"answer": texts, "option_ids": option_ids, "option_labels": labels})
+        columns.update(_of_their_leads(leads, lead_rows))
         return _table(columns, ANSWER_COLUMNS, ("lead_id", "question_id", "submitted_at"))
 
     def _consent_table(self, leads: pa.Table) -> pa.Table:
         lead_rows, consent_ids, texts, accepted, required = self.consents
-        by_lead = pa.array(lead_rows, pa.int32())
         columns: Dict[str, Any] = {
-            "lead_id": leads["id"].take(by_lead),
             "consent_id": consent_ids,
             "consent_text": texts,
             "accepted": accepted,
             "check_required": required,
         }
-        columns.update(
-            {name: leads[name].take(by_lead) for name in ("form_id", "form_version", "submitted_at")}
-        )
+        columns.update(_of_their_leads(leads, lead_rows))
         return _table(columns, CONSENT_COLUMNS, ("lead_id", "consent_id", "submitted_at"))
+
+
+def _of_their_leads(leads: pa.Table, lead_rows: List[int]) -> Dict[str, Any]:
+    """``lead_id``, ``form_id``, ``form_version`` and ``submitted_at`` of the rows' leads."""
+    by_lead = pa.array(lead_rows, pa.int32())
+    columns = {"lead_id": leads["id"].take(by_lead)}
+    columns.update({name: leads[name].take(by_lead) for name in ("form_id", "form_version", "submitted_at")})
+    return columns
 
 
 def _timestamps(epoch_ms: Sequence[int]) -> pa.Array:
