@@ -319,10 +319,10 @@ class FormCatalog:
     def __init__(self, columns: QuestionColumns) -> None:
         self.columns = columns
         self.stored: MutableMapping[str, Any] = {}
-        self.urn_ids: Dict[Any, Optional[int]] = {None: None}
-        """Campaign, creative and event URNs -> ids, parsed once (they repeat across leads)."""
         """``"form_id:version"`` -> ``FormVersion.to_state()`` of versions looked up; kept in the
         pipeline state, since a form version never changes."""
+        self.urn_ids: Dict[Any, Optional[int]] = {None: None}
+        """Campaign, creative and event URNs -> ids, parsed once (they repeat across leads)."""
         self._versions: Dict[Tuple[int, Optional[int]], Optional[FormVersion]] = {}
         self._fetching: Dict[Tuple[int, Optional[int]], threading.Lock] = {}
         self._lock = threading.Lock()
@@ -381,7 +381,10 @@ class LeadTableBuilder:
         self.fetch = fetch
         self.owner_type = owner_type
         self.owner_id = owner_id
-        self.fixed: Dict[str, List[Any]] = {name: [] for name in LEAD_COLUMNS}
+        # owner_type and owner_id are the same for every lead of the builder: set per table
+        self.fixed: Dict[str, List[Any]] = {
+            name: [] for name in LEAD_COLUMNS if name not in ("owner_type", "owner_id")
+        }
         self.dynamic: List[Dict[str, Optional[str]]] = []
         """Per lead: question and hidden-field columns."""
         self.answers: Tuple[List[int], List[int], List[Any], List[Optional[str]], List[Optional[str]]] = (
@@ -402,7 +405,6 @@ class LeadTableBuilder:
         """Per consent: lead row, consent id, text, accepted, check required."""
         self.questions: Dict[Any, int] = {}
         """Question (or, unresolved, ``(question_id, is_choice)``) -> its number in this page."""
-        self.unresolved: int = 0
         self._columns: Dict[str, None] = {}
         self._forms_seen: Set[Tuple[int, Optional[int]]] = set()
         self._forms: Dict[Any, Tuple[Optional[int], Optional[int], Optional[FormVersion]]] = {}
@@ -432,8 +434,6 @@ class LeadTableBuilder:
         fixed["submitted_at"].append(lead.submitted_at)  # epoch ms; converted per column
         fixed["test_lead"].append(bool(lead.test_lead))
         fixed["lead_type"].append(lead.lead_type)
-        fixed["owner_type"].append(self.owner_type)
-        fixed["owner_id"].append(self.owner_id)
         info = owner_info.get("sponsoredAccountInfo") or owner_info.get("organizationInfo")
         if info is None and owner_info:  # another union member: take the first with a name
             info = next((v for v in owner_info.values() if type(v) is dict), None)
@@ -452,7 +452,6 @@ class LeadTableBuilder:
         fixed["associated_entity"].append(next(iter(entity.values()), None) if entity else None)
 
         if form is None:
-            self.unresolved += 1
             row: Dict[str, Optional[str]] = {}
             questions: Dict[int, Question] = {}
         else:
@@ -525,6 +524,8 @@ class LeadTableBuilder:
                 names.update(dict.fromkeys(row))
         columns: Dict[str, Any] = dict(self.fixed)
         columns["submitted_at"] = _timestamps(self.fixed["submitted_at"])
+        columns["owner_type"] = [self.owner_type] * self.count  # the same for every lead of a page
+        columns["owner_id"] = [self.owner_id] * self.count
         types = dict(LEAD_COLUMNS)
         for name in names:
             columns[name] = [row.get(name) for row in self.dynamic]
