@@ -41,6 +41,13 @@ def failure(pipeline: dlt.Pipeline, source: Any) -> BaseException:
     return error
 
 
+def next_run_is_complete(pipeline: dlt.Pipeline, emulator: LinkedInEmulator, fault: Fault) -> None:
+    """Once the fault clears, the next run loads every lead exactly once."""
+    fault.times = 0
+    pipeline.run(make_source(emulator, lookback_hours=0))
+    every_lead_once(pipeline, emulator)
+
+
 @pytest.mark.parametrize(
     "fault",
     [
@@ -129,9 +136,7 @@ def test_persistent_outage_fails_clearly_and_keeps_the_cursor(
     assert isinstance(error, LinkedInAPIError) and error.status == 503
     assert "LinkedIn answered 503" in str(error) and "leadFormResponses" in str(error)
     assert cursor(pipeline) == before  # nothing of the failed run counts
-    fault.times = 0
-    pipeline.run(make_source(emulator, lookback_hours=0))
-    every_lead_once(pipeline, emulator)
+    next_run_is_complete(pipeline, emulator, fault)
 
 
 def test_unreadable_lead_shape_fails_at_once_naming_the_field(
@@ -174,9 +179,7 @@ def test_daily_quota_stops_at_once_and_says_when_it_resets(
     assert "daily quota" in str(error) and "resets at 00:00 UTC" in str(error)
     assert len(emulator.calls("leadFormResponses")) == 1  # no retry against the quota
     assert cursor(pipeline) == before and lead_ids(pipeline) == loaded
-    fault.times = 0
-    pipeline.run(make_source(emulator, lookback_hours=0))
-    every_lead_once(pipeline, emulator)
+    next_run_is_complete(pipeline, emulator, fault)
 
 
 def test_invalid_refresh_token_has_its_own_message(
