@@ -2,7 +2,8 @@
 
 Prints one JSON line with ``base_url`` and ``token_url`` once it serves, then serves until
 killed. Control endpoints: ``GET /_emulator/stats``, ``POST /_emulator/reset``,
-``POST /_emulator/add_leads`` (JSON ``{"count": N}``).
+``POST /_emulator/add_leads`` (JSON ``{"count": N}``), ``POST /_emulator/new_day`` (the daily
+quotas start again).
 """
 
 import argparse
@@ -24,6 +25,7 @@ def main() -> None:
     parser.add_argument("--organizations", type=int, default=1)
     parser.add_argument("--forms-per-owner", type=int, default=3)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--daily-quota", type=int, default=0, help="leadFormResponses calls a day (0: none)")
     args = parser.parse_args()
     started = time.time()
     data = generate(
@@ -36,7 +38,8 @@ def main() -> None:
     )
     for lead in data.leads:  # serialize up front so serving is what gets measured
         lead.json_bytes  # noqa: B018
-    emulator = LinkedInEmulator(data, short_pages=False, latency=args.latency).start()
+    quota = {"leadFormResponses": args.daily_quota} if args.daily_quota else None
+    emulator = LinkedInEmulator(data, short_pages=False, latency=args.latency, daily_quota=quota).start()
     print(
         json.dumps(
             {

@@ -11,23 +11,30 @@ Large installations spread the owners over tasks with the Airflow variable
 own pipeline (`linkedin_leads_group_<n>`) with its own cursor, so one group's newest lead never
 moves another group's window. Without it, one pipeline reads every configured owner.
 
-Each run restores the pipeline state (the cursor, the question column names, the form versions)
-from the destination, so the workers keep no local state (`use_data_folder=False`,
-`wipe_local_data=True`).
+Each run restores the pipeline state (the progress per owner and lead type, the question column
+names, the form versions) from the destination, so the workers keep no local state
+(`use_data_folder=False`, `wipe_local_data=True`).
+
+When LinkedIn stops a run part-way (a daily quota, or an owner failing after every retry), the
+run task loads what was read and succeeds; the group's `<pipeline>_check` task after it then
+fails, naming what is left, so the DAG run shows failed. The next run continues there.
 """
 
 import json
 import os
+import tempfile
 from datetime import timedelta
 from typing import Any, Dict, List
 
 import dlt
 import pendulum
 from airflow.decorators import dag
+from airflow.exceptions import AirflowFailException
 from airflow.models import Variable
+from airflow.operators.python import PythonOperator
 from dlt.helpers.airflow_helper import PipelineTasksGroup
 
-from linkedin_leads import linkedin_leads
+from linkedin_leads import linkedin_leads, work_left
 
 DESTINATION = os.environ.get("LINKEDIN_LEADS_DESTINATION", "duckdb")
 """The dlt destination to load into; its credentials come from `dlt_secrets_toml` as usual."""
@@ -51,6 +58,26 @@ def owner_groups() -> List[Dict[str, Any]]:
     return groups or [{}]
 
 
+def fail_if_work_left(pipeline_name: str) -> None:
+    """Fails when the pipeline's last run left leads unread (its state, from the destination)."""
+    pipeline = dlt.pipeline(
+        pipeline_name=pipeline_name,
+        dataset_name="linkedin",
+        destination=DESTINATION,
+        pipelines_dir=tempfile.mkdtemp(prefix="linkedin_leads_check_"),
+    )
+    pipeline.sync_destination()
+    left = work_left(pipeline)
+    if left:
+        spans = "; ".join(
+            f"{x['owner']} {x['lead_type']} {x['start']} to {x['end']} ({x['reason']})" for x in left
+        )
+        raise AirflowFailException(
+            f"{pipeline_name}: the run loaded what it read, but LinkedIn stopped it before: {spans}. "
+            "The next run continues there."
+        )
+
+
 @dag(
     schedule="@hourly",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -67,9 +94,13 @@ def linkedin_leads_dag() -> None:
         pipeline = dlt.pipeline(pipeline_name=name, dataset_name="linkedin", destination=DESTINATION)
         # the group's owners win over the configured ones; everything else comes from the config
         source = linkedin_leads(**group)
-        tasks.add_run(
+        run = tasks.add_run(
             pipeline, source, decompose="none", trigger_rule="all_done", retries=0, provide_context=True
         )
+        check = PythonOperator(
+            task_id=f"{name}_check", python_callable=fail_if_work_left, op_args=[name], retries=0
+        )
+        run[-1] >> check
 
 
 linkedin_leads_dag()

@@ -3,8 +3,13 @@
     python linkedin_leads_pipeline.py          # your LinkedIn data (configure .dlt/ first)
     python linkedin_leads_pipeline.py --demo   # a local LinkedIn emulator, no credentials
 
-Each run loads only leads submitted since the previous run (incremental on
-``submitted_at``); the first run starts at ``start_date`` (default: 365 days ago).
+Each run reads, for each ad account or organization and lead type, only what earlier runs
+have not read (and a lookback for late leads); the first run starts at ``start_date``
+(default: 365 days ago).
+
+Exit status: 0 when everything was read; 3 when LinkedIn stopped the run part-way (a daily
+quota, or an owner failing after every retry): what was read is loaded, what is left is
+printed, and the next run continues there; 2 for configuration errors; 1 for other failures.
 """
 
 import argparse
@@ -17,6 +22,7 @@ from typing import Any, Dict, List, Optional
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.pipeline import LoadInfo
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from linkedin_leads import LinkedInConfigError, LinkedInLeadsError, LinkedInOAuthCredentials, linkedin_leads
@@ -59,37 +65,62 @@ def limit_duckdb_memory() -> None:
     os.environ.setdefault("DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG", json.dumps(DUCKDB_SETTINGS))
 
 
-def load(pipeline: dlt.Pipeline, source: Any) -> LoadInfo:
-    """Runs the pipeline and prints a short summary of what was loaded."""
+PARTIAL = 3
+"""Exit status of a run that LinkedIn stopped part-way: loaded what it read, the rest is left."""
+
+
+def load(pipeline: dlt.Pipeline, source: Any) -> Dict[str, Any]:
+    """Runs the pipeline, prints a short summary of what was loaded; returns the source's metrics."""
     load_info = pipeline.run(source)
-    print(summary(pipeline, load_info))
-    return load_info
+    metrics = lead_metrics(pipeline)
+    print(summary(pipeline, load_info, metrics))
+    return metrics
 
 
-def summary(pipeline: dlt.Pipeline, load_info: LoadInfo) -> str:
-    """Lines a person can read: per owner and lead type the leads read, the window, the totals,
-    owners skipped, and where the data is."""
-    trace = pipeline.last_trace
-    row_counts = trace.last_normalize_info.row_counts if trace.last_normalize_info else {}
-    metrics: Dict[str, Any] = {}
-    extract_info = trace.last_extract_info
+def lead_metrics(pipeline: dlt.Pipeline) -> Dict[str, Any]:
+    """The ``lead_form_responses`` metrics of the last extract (see the README's guarantees)."""
+    extract_info = pipeline.last_trace.last_extract_info
     for load_metrics in extract_info.metrics.values() if extract_info else []:
         for step in load_metrics:
             resource = step["resource_metrics"].get("lead_form_responses")
             if resource is not None:
-                metrics = dict(resource.custom_metrics)
-    with pipeline.sql_client() as client:
-        forms = client.execute_sql("SELECT count(*) FROM lead_forms")[0][0]
-        total = client.execute_sql("SELECT count(*) FROM lead_form_responses")[0][0]
+                return dict(resource.custom_metrics)
+    return {}
+
+
+def count_rows(pipeline: dlt.Pipeline, table: str) -> int:
+    """Rows of ``table`` in the destination; 0 before the table exists (a run stopped early)."""
+    try:
+        with pipeline.sql_client() as client:
+            return int(client.execute_sql(f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608
+    except DatabaseUndefinedRelation:
+        return 0
+
+
+def summary(pipeline: dlt.Pipeline, load_info: LoadInfo, metrics: Dict[str, Any]) -> str:
+    """Lines a person can read: per owner and lead type the leads read, the window, the totals,
+    owners skipped, what is left, and where the data is."""
+    trace = pipeline.last_trace
+    row_counts = trace.last_normalize_info.row_counts if trace.last_normalize_info else {}
+    forms, total = count_rows(pipeline, "lead_forms"), count_rows(pipeline, "lead_form_responses")
     window = metrics.get("window") or {}
+    first = metrics.get("first_read") or {}
     lines = [f"Leads read from {window.get('start', '?')} to {window.get('end', '?')}:"]
-    for key, count in sorted((metrics.get("leads_read") or {}).items()):
-        owner, lead_type = key.rsplit(" ", 1)
-        lines.append(f"  {owner:<36} {lead_type:<22} {count:>9}")
-    for owner in metrics.get("owners_read_from_start_date") or []:
-        lines.append(f"  {owner}: first run for this owner, read from start_date")
+    for owner, by_type in sorted((metrics.get("leads_read") or {}).items()):
+        for lead_type, count in sorted(by_type.items()):
+            note = "  (first run: read from start_date)" if lead_type in first.get(owner, []) else ""
+            lines.append(f"  {owner:<36} {lead_type:<22} {count:>9}{note}")
     for owner in metrics.get("owners_skipped") or []:
         lines.append(f"  {owner}: SKIPPED, LinkedIn refused access (see the warning above)")
+    left = metrics.get("left") or []
+    if left:
+        lines.append("NOT READ YET (the next run continues here):")
+        lines += [
+            f"  {x['owner']} {x['lead_type']}: {x['start']} to {x['end']} ({x['reason']})" for x in left
+        ]
+        stopped = metrics.get("stopped") or {}
+        if stopped.get("resets_at"):
+            lines.append(f"  LinkedIn's daily quota resets at {stopped['resets_at']}.")
     lines += [
         f"Loaded {row_counts.get('lead_form_responses', 0)} leads (new, or re-read in the lookback"
         f" window; {total} in all) and {forms} lead forms.",
@@ -117,7 +148,7 @@ def run(pipeline_name: str = "linkedin_leads") -> int:
         progress=dlt.progress.log(log_period=30),  # a progress line every 30 s on long runs
     )
     try:
-        load(pipeline, source)
+        metrics = load(pipeline, source)
     except PipelineStepFailed as exc:
         cause = linkedin_cause(exc)
         if cause is None:
@@ -125,7 +156,7 @@ def run(pipeline_name: str = "linkedin_leads") -> int:
         # LinkedIn's own words and the fix, without dlt's traceback around them
         print(f"The {exc.step} step failed: {cause}", file=sys.stderr)
         return 2 if isinstance(cause, LinkedInConfigError) else 1
-    return 0
+    return PARTIAL if metrics.get("left") else 0
 
 
 def linkedin_cause(error: BaseException) -> Optional[LinkedInLeadsError]:
@@ -162,9 +193,9 @@ def run_demo(leads: int = 3000, pipeline_name: str = "linkedin_leads_demo") -> i
             dataset_name="linkedin",
         )
         print(f"Demo: LinkedIn emulator at {emulator.base_url} with {len(data.leads)} leads.")
-        load(pipeline, source)
+        metrics = load(pipeline, source)
         print(f"API requests sent: {len(emulator.calls())}")
-    return 0
+    return PARTIAL if metrics.get("left") else 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -9,7 +9,7 @@ import dlt
 import pytest
 
 from linkedin_leads import LinkedInAccessTokenCredentials, LinkedInOAuthCredentials, linkedin_leads
-from linkedin_leads.emulator import Dataset, LinkedInEmulator, generate
+from linkedin_leads.emulator import Dataset, Lead, LinkedInEmulator, generate
 
 NOW_MS = int(time.time() * 1000)
 
@@ -113,6 +113,21 @@ def loaded_rows(load_info: Any, table: str) -> int:
     """Rows of ``table`` in the packages of one run (0 if the table was not touched)."""
     counts = load_info.pipeline.last_trace.last_normalize_info.row_counts
     return int(counts.get(table, 0))
+
+
+def newest_by_pair(leads: List[Lead]) -> Dict[Tuple[int, str], int]:
+    """The newest ``submittedAt`` of each (owner id, lead type)."""
+    newest: Dict[Tuple[int, str], int] = {}
+    for lead in leads:
+        key = (lead.owner_id, lead.lead_type)
+        newest[key] = max(newest.get(key, lead.submitted_at), lead.submitted_at)
+    return newest
+
+
+def within_lookback(leads: List[Lead], newest: Dict[Tuple[int, str], int], lookback_ms: int) -> List[Lead]:
+    """The leads a run re-reads: from their pair's newest lead minus the lookback, and one
+    millisecond before that (the query starts 1 ms early: LinkedIn's range start may be exclusive)."""
+    return [x for x in leads if x.submitted_at >= newest[(x.owner_id, x.lead_type)] - lookback_ms - 1]
 
 
 def every_lead_once(pipeline: dlt.Pipeline, emulator: LinkedInEmulator) -> None:

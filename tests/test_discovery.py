@@ -6,7 +6,6 @@ import dlt
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-import linkedin_leads
 from linkedin_leads import LinkedInConfigError
 from linkedin_leads.emulator import Dataset, Fault, LinkedInEmulator
 
@@ -16,12 +15,8 @@ MakePipeline = Callable[..., dlt.Pipeline]
 
 
 def test_discovers_accounts_over_pages_and_lead_gen_organizations(
-    emulator: LinkedInEmulator,
-    make_pipeline: MakePipeline,
-    monkeypatch: pytest.MonkeyPatch,
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline, dlt_log: List[str]
 ) -> None:
-    logged: List[str] = []
-    monkeypatch.setattr(linkedin_leads.logger, "info", logged.append)
     emulator.extra_accounts = [520000000 + i for i in range(5)]  # readable, without forms or leads
     emulator.extra_acls = [(2999999, "RECRUITING_POSTER")]  # a role that does not reach leads
     pipeline = make_pipeline()
@@ -32,7 +27,7 @@ def test_discovers_accounts_over_pages_and_lead_gen_organizations(
     listed = {r.query.split("owner=")[1].split("&")[0] for r in emulator.calls("leadForms")}
     assert len(listed) == 2 + 5 + 1  # every account, the lead-gen organization, not the other one
     assert not any("2999999" in owner for owner in listed)
-    assert any(line.startswith("Discovered LinkedIn owners") and "520000004" in line for line in logged)
+    assert any(line.startswith("INFO Discovered LinkedIn owners") and "520000004" in line for line in dlt_log)
 
 
 def test_organizations_over_short_pages_are_all_read(

@@ -77,3 +77,35 @@ def test_without_owners_names_the_setting(tmp_path: Path) -> None:
     assert "Setting `account_ids`" in result.stderr and "no owner to read" in result.stderr
     assert "r_ads" in result.stderr and "Traceback" not in result.stderr
     assert "test-access-token" not in result.stderr + result.stdout
+
+
+def test_a_run_stopped_part_way_says_what_is_left_and_exits_3(tmp_path: Path) -> None:
+    """A daily quota: what was read is loaded, the rest is printed, status 3; the next run ends it."""
+    from linkedin_leads.emulator import generate
+
+    from .conftest import NOW_MS
+
+    env = clean_env(tmp_path)
+    data = generate(NOW_MS, accounts=2, organizations=0, leads=600)
+    # so few calls that the first run may load no lead at all: it still prints what is left
+    with LinkedInEmulator(data, daily_quota={"leadFormResponses": 3}) as emulator:
+        env["SOURCES__LINKEDIN_LEADS__CREDENTIALS__ACCESS_TOKEN"] = "test-access-token"
+        env["SOURCES__LINKEDIN_LEADS__BASE_URL"] = emulator.base_url
+        env["SOURCES__LINKEDIN_LEADS__ACCOUNT_IDS"] = ",".join(map(str, data.accounts))
+        env["SOURCES__LINKEDIN_LEADS__PAGE_SIZE"] = "50"
+        env["RUNTIME__REQUEST_BACKOFF_FACTOR"] = "0"
+        result = run_script(tmp_path, env=env)
+        assert result.returncode == 3, result.stderr
+        assert "NOT READ YET (the next run continues here):" in result.stdout
+        assert f"urn:li:sponsoredAccount:{data.accounts[0]}" in result.stdout.split("NOT READ YET")[1]
+        assert "daily quota resets at" in result.stdout
+        emulator.new_day()
+        emulator.daily_quota.clear()
+        again = run_script(tmp_path, env=env)
+        assert again.returncode == 0, again.stderr
+        assert "NOT READ YET" not in again.stdout
+    with duckdb.connect(str(tmp_path / "linkedin_leads.duckdb"), read_only=True) as connection:
+        rows = connection.execute(
+            "SELECT count(*), count(DISTINCT id) FROM linkedin.lead_form_responses"
+        ).fetchone()
+    assert rows == (600, 600)

@@ -196,9 +196,10 @@ def test_late_lead_is_loaded_by_the_next_run_once(
 ) -> None:
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator))
-    newest = max(lead.submitted_at for lead in emulator.visible_leads())
     rng = random.Random(21)
     form = next(iter(emulator.data.forms))
+    owner = emulator.data.forms[form].owner_id
+    newest = max(lead.submitted_at for lead in emulator.visible_leads() if lead.owner_id == owner)
     late = emulator.data.make_lead(form, newest - 2 * 3_600_000, rng)  # within the 24 h lookback
     too_late = emulator.data.make_lead(form, newest - 2 * DAY_MS, rng)  # beyond it
     emulator.add_leads([late, too_late])

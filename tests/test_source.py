@@ -12,7 +12,16 @@ from linkedin_leads.emulator import Dataset, Fault, Lead, LeadForm, LinkedInEmul
 from linkedin_leads.emulator.data import DAY_MS, form_versions
 from linkedin_leads.rows import from_epoch_ms
 
-from .conftest import NOW_MS, lead_ids, loaded_rows, make_source, oauth, sql
+from .conftest import (
+    NOW_MS,
+    lead_ids,
+    loaded_rows,
+    make_source,
+    newest_by_pair,
+    oauth,
+    sql,
+    within_lookback,
+)
 
 MakePipeline = Callable[..., dlt.Pipeline]
 
@@ -83,14 +92,15 @@ def test_forms_load_with_exact_big_ids(emulator: LinkedInEmulator, make_pipeline
 def test_second_run_without_new_leads_adds_nothing(
     emulator: LinkedInEmulator, make_pipeline: MakePipeline
 ) -> None:
-    """It re-reads only the lookback window (here none: just the newest lead) and merges it."""
+    """It re-reads only the lookback window (here none: the newest lead of each pair) and merges it."""
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator, lookback_hours=0))
     info = pipeline.run(make_source(emulator, lookback_hours=0))
-    newest = max(lead.submitted_at for lead in emulator.visible_leads())
-    assert loaded_rows(info, "lead_form_responses") == sum(
-        1 for lead in emulator.visible_leads() if lead.submitted_at == newest
+    newest = newest_by_pair(emulator.visible_leads())
+    assert loaded_rows(info, "lead_form_responses") == len(
+        within_lookback(emulator.visible_leads(), newest, 0)
     )
+    assert len(newest) == 5
     assert lead_ids(pipeline) == ids_of(emulator.visible_leads())
 
 
@@ -100,9 +110,8 @@ def test_second_run_rereads_exactly_the_lookback_window(
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator))
     info = pipeline.run(make_source(emulator))  # default lookback: 24 hours
-    newest = max(lead.submitted_at for lead in emulator.visible_leads())
-    in_window = [lead for lead in emulator.visible_leads() if lead.submitted_at >= newest - DAY_MS]
-    assert 1 < len(in_window) < 600
+    in_window = within_lookback(emulator.visible_leads(), newest_by_pair(emulator.visible_leads()), DAY_MS)
+    assert 5 < len(in_window) < 600
     assert loaded_rows(info, "lead_form_responses") == len(in_window)
     assert lead_ids(pipeline) == ids_of(emulator.visible_leads())
     assert (
@@ -120,18 +129,16 @@ def test_second_run_loads_exactly_the_new_leads(
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator, lookback_hours=0))
     before = set(lead_ids(pipeline))
-    newest = max(lead.submitted_at for lead in emulator.visible_leads())
-    at_boundary = sum(1 for lead in emulator.visible_leads() if lead.submitted_at == newest)
+    at_boundary = len(within_lookback(emulator.visible_leads(), newest_by_pair(emulator.visible_leads()), 0))
     rng = random.Random(1)
     new = [
         emulator.data.make_lead(form_id, int(time.time() * 1000) - 30_000 + i, rng)
         for i, form_id in enumerate(list(emulator.data.forms) * 3)
     ]
-    emulator.add_leads(new)
-    # the source's window ends when it is created: make it now, after the new leads
     source = make_source(emulator, lookback_hours=0)
+    emulator.add_leads(new)  # the window ends when the extract runs, not when the source is made
     info = pipeline.run(source)
-    # the new leads, and the newest lead of the last run again (the window starts at it)
+    # the new leads, and the newest lead of each pair of the last run again (its window starts at it)
     assert loaded_rows(info, "lead_form_responses") == len(new) + at_boundary
     assert sorted(set(lead_ids(pipeline)) - before) == ids_of(new)
     assert lead_ids(pipeline) == ids_of(emulator.visible_leads())
@@ -166,12 +173,16 @@ def test_older_leads_of_a_later_owner_still_load(make_pipeline: MakePipeline) ->
         pipeline.run(make_source(emulator, account_ids=[510000001, 510000002, 510000003], lookback_hours=0))
         assert lead_ids(pipeline) == ids_of(data.leads)
         # next run: a new lead for B only, later than A's newest
+        newest = newest_by_pair(data.leads)
         new = data.make_lead(8100002, int(time.time() * 1000) - 1000, random.Random(4))
         emulator.add_leads([new])
         info = pipeline.run(
             make_source(emulator, account_ids=[510000001, 510000002, 510000003], lookback_hours=0)
         )
-        assert loaded_rows(info, "lead_form_responses") == 2  # the new lead and A's, the window's start
+        # the new lead, and each pair's newest lead of the last run (where its window starts)
+        assert loaded_rows(info, "lead_form_responses") == 1 + len(
+            within_lookback(data.leads[:-1], newest, 0)
+        )
         assert lead_ids(pipeline) == ids_of(data.leads)
 
 
@@ -266,15 +277,29 @@ def test_start_date_bounds_the_first_run(emulator: LinkedInEmulator, make_pipeli
     assert lead_ids(pipeline) == ids_of(expected)
 
 
-def api_calls_by_query(emulator: LinkedInEmulator) -> Dict[Tuple[str, str], List[int]]:
-    """Paged queries (start offsets by path and owner/lead type); form-version look-ups apart."""
-    calls: Dict[Tuple[str, str], List[int]] = {}
-    for record in emulator.calls():
+def queries(emulator: LinkedInEmulator, path: str) -> Dict[str, List[int]]:
+    """The start offsets asked of each query of ``path`` (its parameters but start and count)."""
+    by_query: Dict[str, List[int]] = {}
+    for record in emulator.calls(path):
         params = dict(p.split("=", 1) for p in record.query.split("&"))
-        kind = "version" if "versionedLeadGenFormUrn" in params else record.path
-        key = (kind, params["owner"] + params.get("leadType", ""))
-        calls.setdefault(key, []).append(int(params["start"]))
-    return calls
+        if "versionedLeadGenFormUrn" in params:
+            continue  # a form-version look-up, counted apart
+        key = "&".join(f"{k}={v}" for k, v in params.items() if k not in ("start", "count"))
+        by_query.setdefault(key, []).append(int(params["start"]))
+    return by_query
+
+
+def leads_in_query(emulator: LinkedInEmulator, query: str) -> int:
+    """How many leads the emulator holds for one responses query (its owner, type and range)."""
+    params = dict(p.split("=", 1) for p in query.split("&"))
+    owner_id = int(params["owner"].rsplit("%3A", 1)[1].rstrip(")"))
+    lead_type = params["leadType"].split(":")[1].rstrip(")")
+    start, end = (int(v.split(":")[1]) for v in params["submittedAtTimeRange"].strip("()").split(","))
+    return sum(
+        1
+        for lead in emulator.visible_leads()
+        if lead.owner_id == owner_id and lead.lead_type == lead_type and start <= lead.submitted_at < end
+    )
 
 
 def old_versions(leads: List[Lead], emulator: LinkedInEmulator) -> int:
@@ -286,13 +311,12 @@ def old_versions(leads: List[Lead], emulator: LinkedInEmulator) -> int:
 
 
 def test_api_call_budget(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
-    """Backfill: ceil(leads / page) + 1 per (owner, lead type), the forms listings, and one
-    look-up per form version other than the current one.
+    """Backfill: per time slice ceil(leads / page) + 1 calls (at most + 2), the forms listings,
+    one look-up per form version other than the current one, and a bounded number of slices.
 
-    Incremental with no new leads: one forms listing per owner and one responses
-    query per (owner, lead type); only the query whose window starts at the newest
-    loaded lead re-reads that lead (LinkedIn's range bounds are undocumented) and
-    needs its closing empty page.
+    Incremental with no new leads: one forms listing per owner and one responses query per
+    (owner, lead type), re-reading that pair's newest lead (LinkedIn's range bounds are
+    undocumented), so its pages are that lead's page and the closing empty one.
     """
     data = emulator.data
     owners = len(data.accounts) + len(data.organizations)
@@ -300,25 +324,26 @@ def test_api_call_budget(emulator: LinkedInEmulator, make_pipeline: MakePipeline
     emulator.short_pages = False
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator, page_size=50, lookback_hours=0))
-    by_pair = Counter((lead.owner_id, lead.lead_type) for lead in emulator.visible_leads())
-    calls = api_calls_by_query(emulator)
-    forms_calls = sum(len(v) for k, v in calls.items() if k[0].endswith("leadForms"))
-    lead_calls = sum(len(v) for k, v in calls.items() if k[0].endswith("Responses"))
-    version_calls = sum(len(v) for k, v in calls.items() if k[0] == "version")
-    assert forms_calls == owners * 2  # each owner: one page of forms, one empty page
-    assert lead_calls == sum(-(-n // 50) for n in by_pair.values()) + pairs
-    assert version_calls == old_versions(emulator.visible_leads(), emulator) > 0
+    forms = queries(emulator, "leadForms")
+    assert len(forms) == owners and all(v == [0, 2] for v in forms.values())  # a page, an empty page
+    slices = queries(emulator, "leadFormResponses")
+    for query, starts in slices.items():
+        assert len(starts) == -(-leads_in_query(emulator, query) // 50) + 1, query
+    # a year in slices of at most 30 days per (owner, lead type)
+    assert pairs * 13 <= len(slices) <= pairs * 13 + 2 * 10
+    assert sum(leads_in_query(emulator, q) for q in slices) == len(emulator.visible_leads())
+    versions = [r for r in emulator.calls("leadFormResponses") if "versionedLeadGenFormUrn=" in r.query]
+    assert len(versions) == old_versions(emulator.visible_leads(), emulator) > 0
 
     emulator.reset_log()
     pipeline.run(make_source(emulator, page_size=50, lookback_hours=0))
-    calls = api_calls_by_query(emulator)
-    forms = {k: v for k, v in calls.items() if k[0].endswith("leadForms")}
-    leads = {k: v for k, v in calls.items() if k[0].endswith("Responses")}
+    forms = queries(emulator, "leadForms")
     assert len(forms) == owners and all(v == [0, 2] for v in forms.values())
+    leads = queries(emulator, "leadFormResponses")
     assert len(leads) == pairs  # one query per (owner, lead type) ...
-    assert sorted(len(v) for v in leads.values()) == [1] * (pairs - 1) + [2]  # ... re-reading one lead
+    assert all(v == [0, 1] for v in leads.values())  # ... re-reading its newest lead
     # form versions looked up once are kept in the pipeline state: never asked for again
-    assert not [k for k in calls if k[0] == "version"]
+    assert not [r for r in emulator.calls("leadFormResponses") if "versionedLeadGenFormUrn=" in r.query]
 
 
 def test_oauth_refresh_token_mode(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:

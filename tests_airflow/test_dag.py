@@ -54,8 +54,52 @@ def test_dag_parses_and_loads_every_owner_group(
         assert {t.task_id.split(".")[0] for t in dag.tasks} == {
             "linkedin_leads_group_0",
             "linkedin_leads_group_1",
+            "linkedin_leads_group_0_check",
+            "linkedin_leads_group_1_check",
         }
-        dag.test()
+        run = dag.test()
+        assert {ti.task_id: ti.state for ti in run.get_task_instances()}.get(
+            "linkedin_leads_group_0_check"
+        ) == "success"
+    with duckdb.connect(str(database), read_only=True) as db:
+        ids = sorted(r[0] for r in db.execute("SELECT id FROM linkedin.lead_form_responses").fetchall())
+    assert ids == sorted(lead.id for lead in emulator.visible_leads())
+
+
+def test_a_run_stopped_by_the_daily_quota_loads_what_it_read_and_fails_its_check(
+    airflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sys.path.insert(0, str(ROOT))
+    from linkedin_leads.emulator import LinkedInEmulator, generate
+
+    data = generate(int(time.time() * 1000), accounts=2, organizations=0, leads=600)
+    database = tmp_path / "airflow_quota.duckdb"
+    # 2 accounts x 13 slices of a year need some 52 calls: 20 a day stop the first run part-way
+    with LinkedInEmulator(data, daily_quota={"leadFormResponses": 20}) as emulator:
+        monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__BASE_URL", emulator.base_url)
+        monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__CREDENTIALS__ACCESS_TOKEN", "test-access-token")
+        monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__PAGE_SIZE", "50")
+        monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0")
+        monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(database))
+        from airflow.models import DagBag, Variable
+
+        Variable.set("linkedin_leads_owner_groups", json.dumps([{"account_ids": data.accounts}]))
+        dag = DagBag(dag_folder=str(ROOT / "dags"), include_examples=False).get_dag("linkedin_leads_dag")
+        assert dag is not None
+        states = {ti.task_id: ti.state for ti in dag.test().get_task_instances()}
+        # the run task loaded what it read; the check after it fails, naming what is left
+        assert states["linkedin_leads_check"] == "failed", states
+        assert [s for t, s in states.items() if t != "linkedin_leads_check"] == ["success"]
+        with duckdb.connect(str(database), read_only=True) as db:
+            loaded = db.execute("SELECT count(*) FROM linkedin.lead_form_responses").fetchone()
+        assert loaded is not None and 0 < loaded[0] < len(emulator.visible_leads())
+        # the next day the next DAG run (parsed anew, as a scheduler does) continues and finishes
+        emulator.new_day()
+        emulator.daily_quota.clear()
+        dag = DagBag(dag_folder=str(ROOT / "dags"), include_examples=False).get_dag("linkedin_leads_dag")
+        assert dag is not None
+        states = {ti.task_id: ti.state for ti in dag.test().get_task_instances()}
+        assert set(states.values()) == {"success"}, states
     with duckdb.connect(str(database), read_only=True) as db:
         ids = sorted(r[0] for r in db.execute("SELECT id FROM linkedin.lead_form_responses").fetchall())
     assert ids == sorted(lead.id for lead in emulator.visible_leads())

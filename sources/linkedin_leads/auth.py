@@ -55,10 +55,13 @@ class AccessTokenProvider:
         """Returns the access token to send."""
         raise NotImplementedError
 
-    def refresh(self, expired: str) -> None:
+    def refresh(self, expired: str) -> bool:
         """Replaces the ``expired`` token, or raises ``LinkedInAuthError`` if it cannot.
 
         Thread-safe: when several requests find the same token expired, one refresh serves all.
+
+        Returns:
+            bool: Whether a new token was fetched (False: another thread had replaced it).
         """
         raise NotImplementedError
 
@@ -72,7 +75,7 @@ class StaticTokenProvider(AccessTokenProvider):
     def token(self) -> str:
         return self._token
 
-    def refresh(self, expired: str) -> None:
+    def refresh(self, expired: str) -> bool:
         raise LinkedInAuthError(
             "The LinkedIn access token in `sources.linkedin_leads.credentials.access_token` "
             "has expired (LinkedIn access tokens live 60 days). Generate a new one in the "
@@ -98,10 +101,12 @@ class RefreshTokenProvider(AccessTokenProvider):
                 self._token = self._fetch()
             return self._token
 
-    def refresh(self, expired: str) -> None:
+    def refresh(self, expired: str) -> bool:
         with self._lock:
             if self._token in (None, expired):
                 self._token = self._fetch()
+                return True
+            return False
 
     def _fetch(self) -> str:
         creds = self._credentials

@@ -1,13 +1,14 @@
-"""The HTTP client: headers, versions, token renewal, retries and errors.
+"""The HTTP client: headers, versions, token renewal, retries, page sizes and errors.
 
 Requests go through dlt's retrying session (``dlt.sources.helpers.requests``), which
-retries 5xx, throttling, connection errors, truncated bodies and timeouts with
-exponential backoff and honours ``Retry-After`` (``[runtime] request_max_attempts``,
-``request_timeout``, ``request_backoff_factor``, ``request_max_retry_delay``). This module
-adds what is LinkedIn-specific: the Rest.li query string, the three required headers, one
-token refresh on ``EXPIRED_ACCESS_TOKEN``, a fallback when the pinned ``LinkedIn-Version``
-is sunset, no retries against a daily quota, and errors that say what went wrong without
-ever quoting a secret.
+retries 5xx, throttling (every 429, daily-quota messages included: LinkedIn's text is no
+promise), connection errors, truncated bodies and timeouts with exponential backoff and
+honours ``Retry-After`` (``[runtime] request_max_attempts``, ``request_timeout``,
+``request_backoff_factor``, ``request_max_retry_delay``). This module adds what is
+LinkedIn-specific: the Rest.li query string, the three required headers, one token refresh
+on ``EXPIRED_ACCESS_TOKEN``, a fallback when the pinned ``LinkedIn-Version`` is sunset, a
+smaller ``count`` when LinkedIn refuses one as too large, a named error when it refuses an
+offset, and errors that say what went wrong without ever quoting a secret.
 """
 
 import threading
@@ -27,18 +28,24 @@ from dlt.sources.helpers.requests import (
 )
 
 from .auth import LinkedInCredentials, make_token_provider
-from .exceptions import LinkedInAPIError, LinkedInQuotaError
+from .exceptions import LinkedInAPIError, LinkedInPagingLimitError, LinkedInQuotaError
 from .paging import paginate
 from .records import Lead, decode_lead_page
 from .restli import QueryParams, encode_query
 from .settings import (
     EXPIRED_ACCESS_TOKEN,
+    MIN_COUNT,
     NONEXISTENT_VERSION,
     RESTLI_PROTOCOL_VERSION,
     VERSION_FALLBACK_MONTHS,
 )
 
 D = TypeVar("D")
+
+MAX_REFRESHES = 3
+"""A request refused with an expired token fetches a new one at most this many times (threads
+reading at once may use up a short-lived token before this one's turn); a request whose token
+another thread already replaced asks again without counting."""
 
 BAD_BODY_ATTEMPTS = 3
 """A 200 whose body is not JSON (cut by a proxy) is asked for again this many times."""
@@ -56,8 +63,17 @@ def is_daily_quota(response: Optional[Response]) -> bool:
 
 
 def _retry_throttling(response: Optional[Response], exception: Optional[BaseException]) -> bool:
-    """dlt's retry condition: a 429, unless it is the daily quota (retrying cannot help)."""
-    return response is not None and response.status_code == 429 and not is_daily_quota(response)
+    """dlt's retry condition: every 429, a bounded number of times (``request_max_attempts``).
+
+    A daily-quota message is retried too: LinkedIn also answers 429 for "infrastructure
+    protection", and the message text is no promise that the limit will not clear.
+    """
+    return response is not None and response.status_code == 429
+
+
+def is_count_refused(error: LinkedInAPIError) -> bool:
+    """LinkedIn's 400 for a ``count`` (or ``pageSize``) larger than it serves."""
+    return error.status == 400 and "too many entities" in (error.message or "").lower()
 
 
 def fallback_versions(today: datetime, months: int = VERSION_FALLBACK_MONTHS) -> List[str]:
@@ -90,6 +106,9 @@ class LinkedInClient:
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
         self.page_size = page_size
+        self.counts: Dict[str, int] = {}
+        """Per path, a ``count`` smaller than ``page_size`` that LinkedIn made the run keep."""
+        self._counts_lock = threading.Lock()
         # raise_for_status is off: error bodies carry LinkedIn's code, which we read. 429 is
         # retried through the condition (not the status list) to leave the daily quota alone.
         self._http = Client(
@@ -146,22 +165,28 @@ class LinkedInClient:
             LinkedInAuthError: If the token expired and cannot be renewed.
         """
         url = f"{self.base_url}/{path}?{encode_query(params)}"
-        refreshed = False
+        refreshes = 0
         bad_bodies = 0
         while True:
             token, version = self._tokens.token(), self.api_version
             response = self._send(url, token, version)
             status = response.status_code
-            if status == 401 and not refreshed and _error_field(response, "code") == EXPIRED_ACCESS_TOKEN:
-                logger.info("LinkedIn access token expired; obtaining a new one")
-                self._tokens.refresh(token)
-                refreshed = True
+            if (
+                status == 401
+                and refreshes < MAX_REFRESHES
+                and _error_field(response, "code") == EXPIRED_ACCESS_TOKEN
+            ):
+                # one refresh serves every thread that met the same token; a request whose token
+                # another thread already replaced only asks again
+                if self._tokens.refresh(token):
+                    logger.info("LinkedIn access token expired; obtained a new one")
+                    refreshes += 1
                 continue
             if status == 426 and _error_field(response, "code") == NONEXISTENT_VERSION:
                 self._fall_back(url, version)
                 continue
-            if is_daily_quota(response):
-                raise quota_error(response, url)
+            if status == 429:  # still throttled after dlt's retries
+                raise quota_error(response, url) if is_daily_quota(response) else _api_error(response, url)
             if status >= 400:
                 raise _api_error(response, url)
             try:
@@ -213,29 +238,75 @@ class LinkedInClient:
                 "https://learn.microsoft.com/en-us/linkedin/marketing/versioning",
             )
 
+    def count(self, path: str) -> int:
+        """The ``count`` to ask of ``path``: ``page_size``, or what LinkedIn accepted instead."""
+        return self.counts.get(path, self.page_size)
+
+    def with_count(self, path: str, call: Callable[[int], D]) -> D:
+        """``call(count)``, asked again with half the count while LinkedIn refuses it as too large.
+
+        The smaller count is kept for the rest of the run, for every request to ``path``.
+
+        Raises:
+            LinkedInAPIError: If even ``MIN_COUNT`` is refused, or for any other error.
+        """
+        count = self.count(path)
+        while True:
+            try:
+                return call(count)
+            except LinkedInAPIError as exc:
+                if not is_count_refused(exc) or count <= MIN_COUNT:
+                    raise
+                smaller = max(MIN_COUNT, count // 2)
+                with self._counts_lock:
+                    if self.counts.get(path, self.page_size) > smaller:
+                        self.counts[path] = smaller
+                        logger.warning(
+                            f"LinkedIn refused count={count} for {path} ('{exc.message}'); asking for "
+                            f"{smaller} per page for the rest of the run. Set `page_size` to {smaller} "
+                            "or less under [sources.linkedin_leads] to start there."
+                        )
+                count = self.count(path)
+
     def get_pages(
-        self, path: str, params: QueryParams, key: Callable[[Dict[str, Any]], Any] = lambda e: e.get("id")
-    ) -> Iterator[List[Dict[str, Any]]]:
+        self,
+        path: str,
+        params: QueryParams,
+        key: Callable[[Any], Any] = lambda e: e.get("id"),
+        decode: Optional[Callable[[bytes], Any]] = None,
+    ) -> Iterator[List[Any]]:
         """Pages through a finder; yields the elements of each page (see ``paging``).
 
-        ``key`` identifies an element, to drop the repeats a page may bring.
+        ``key`` identifies an element, to drop the repeats a page may bring. ``decode`` turns a
+        body into an object with ``elements`` (default: JSON into dicts).
+
+        Raises:
+            LinkedInPagingLimitError: If LinkedIn refuses a page beyond the first (400): an
+                offset cap. The caller can read the same records in smaller time slices.
         """
+        pairs = _pairs(params)
 
-        def fetch(start: int, count: int) -> List[Dict[str, Any]]:
-            body = self.get(path, [*_pairs(params), ("start", start), ("count", count)])
-            elements: List[Dict[str, Any]] = body.get("elements") or []
-            return elements
+        def page(start: int, count: int) -> List[Any]:
+            query = [*pairs, ("start", start), ("count", count)]
+            if decode is None:
+                elements: List[Any] = self.get(path, query).get("elements") or []
+                return elements
+            return list(self.get_decoded(path, query, decode).elements or [])
 
-        return paginate(fetch, self.page_size, key)
+        def fetch(start: int) -> Tuple[List[Any], int]:
+            try:
+                return self.with_count(path, lambda count: (page(start, count), count))
+            except LinkedInAPIError as exc:
+                if exc.status == 400 and start > 0 and not is_count_refused(exc):
+                    # the same query answered at start=0: what LinkedIn refuses is the offset
+                    raise LinkedInPagingLimitError(exc.status, exc.code, exc.message, exc.url) from None
+                raise
+
+        return paginate(fetch, key)
 
     def get_lead_pages(self, path: str, params: QueryParams) -> Iterator[List[Lead]]:
         """Pages through the responses finder; yields each page's leads as ``records.Lead``."""
-
-        def fetch(start: int, count: int) -> List[Lead]:
-            query = [*_pairs(params), ("start", start), ("count", count)]
-            return self.get_decoded(path, query, decode_lead_page).elements or []
-
-        return paginate(fetch, self.page_size, _lead_id)
+        return self.get_pages(path, params, _lead_id, decode_lead_page)
 
 
 def quota_error(response: Response, url: str) -> LinkedInQuotaError:
@@ -250,10 +321,7 @@ def quota_error(response: Response, url: str) -> LinkedInQuotaError:
         url,
         hint=(
             f"This is LinkedIn's daily quota: it resets at 00:00 UTC ({midnight:%Y-%m-%d %H:%M} UTC, in "
-            f"{wait.seconds // 3600} h {wait.seconds % 3600 // 60} min), so the source stopped instead of "
-            "retrying. Nothing of this run was loaded and the stored cursor did not move: the next "
-            "run after the reset reads the same window. A backfill larger than the quota can be split "
-            "by owners or by start_date"
+            f"{wait.seconds // 3600} h {wait.seconds % 3600 // 60} min)"
         ),
     )
 

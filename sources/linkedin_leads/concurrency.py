@@ -1,18 +1,20 @@
-"""Runs several page streams at once (one per owner) and yields their items in one stream.
+"""Runs several page streams at once (owners, time slices) and yields their items in one stream.
 
 dlt's own parallelism (``parallelized=True``) is bounded by the pipeline-wide ``extract.workers``
-(5 by default) and runs one transformer call per item; here the owners of one source share a
-pool sized by the source's ``concurrency`` setting, so ten owners take about as long as the
-slowest one. The queue between the threads and the consumer is bounded, so memory does not
-grow when the destination side is slower than LinkedIn.
+(5 by default) and runs one transformer call per item; here the streams of one source share a
+pool sized by the source's ``concurrency`` setting, and the consumer can add streams while it
+runs (a slice split in two). The queue between the threads and the consumer is bounded, so
+memory does not grow when the destination side is slower than LinkedIn.
 """
 
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterator, List, Sequence, TypeVar, Union, cast
+from typing import Callable, Iterator, Sequence, TypeVar, Union, cast
 
 T = TypeVar("T")
+
+Stream = Callable[[], Iterator[T]]
 
 _DONE = object()
 
@@ -22,54 +24,94 @@ class _Failed:
         self.error = error
 
 
-def fan_in(streams: Sequence[Callable[[], Iterator[T]]], workers: int) -> Iterator[T]:
-    """Yields every item of every stream, running up to ``workers`` streams at once.
+class StreamPool(Iterator[T]):
+    """Iterates over the items of every stream submitted, running up to ``workers`` at once.
 
-    Items of one stream keep their order; streams interleave. The first error of any stream
-    stops the others and is raised here; closing the iterator early stops them too.
-
-    Args:
-        streams: Callables that each return an iterator (e.g. the pages of one owner).
-        workers: How many streams run at once.
+    Items of one stream keep their order; streams interleave and start in the order submitted.
+    The first error of any stream stops the others and is raised to the consumer; so does
+    closing the pool. ``submit`` may be called while iterating (from the consumer's thread).
     """
-    if workers <= 1 or len(streams) <= 1:
-        for stream in streams:
-            yield from stream()
-        return
-    items: queue.Queue[Union[T, _Failed, object]] = queue.Queue(maxsize=2 * workers)
-    stop = threading.Event()
 
-    def put(item: "Union[T, _Failed, object]") -> bool:
-        while not stop.is_set():
+    def __init__(self, workers: int) -> None:
+        self._workers = max(1, workers)
+        self._items: queue.Queue[Union[T, _Failed, object]] = queue.Queue(maxsize=2 * self._workers)
+        self._stop = threading.Event()
+        self._closed = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="linkedin_leads")
+        self._remaining = 0
+
+    def submit(self, stream: Stream[T]) -> None:
+        """Queues a stream; it starts when a worker is free."""
+        self._remaining += 1
+        self._pool.submit(self._run, stream)
+
+    def stop(self) -> None:
+        """Ends every stream at its next item and the ones not started at once.
+
+        The consumer goes on iterating: it gets the items already queued, then the iteration ends.
+        """
+        self._stop.set()
+
+    def close(self) -> None:
+        """Stops the streams and waits for the workers to end; queued items are dropped."""
+        self._stop.set()
+        self._closed.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> "StreamPool[T]":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def __next__(self) -> T:
+        while self._remaining:
+            item = self._items.get()
+            if item is _DONE:
+                self._remaining -= 1
+            elif isinstance(item, _Failed):
+                self.close()
+                raise item.error
+            else:
+                return cast(T, item)
+        raise StopIteration
+
+    def _put(self, item: "Union[T, _Failed, object]", always: bool = False) -> bool:
+        """Queues ``item``; a stream's items are dropped once stopped, its end and error are not."""
+        while not self._closed.is_set():
+            if self._stop.is_set() and not always:
+                return False
             try:
-                items.put(item, timeout=0.1)
+                self._items.put(item, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def run(stream: Callable[[], Iterator[T]]) -> None:
+    def _run(self, stream: Stream[T]) -> None:
         try:
+            if self._stop.is_set():
+                return
             for item in stream():
-                if not put(item):
+                if not self._put(item):
                     return
         except BaseException as error:  # handed to the consumer, which raises it
-            put(_Failed(error))
+            self._put(_Failed(error), always=True)
         finally:
-            put(_DONE)
+            self._put(_DONE, always=True)
 
-    pool = ThreadPoolExecutor(max_workers=min(workers, len(streams)), thread_name_prefix="linkedin_leads")
-    futures: List[object] = [pool.submit(run, stream) for stream in streams]
-    remaining = len(futures)
-    try:
-        while remaining:
-            item = items.get()
-            if item is _DONE:
-                remaining -= 1
-            elif isinstance(item, _Failed):
-                raise item.error
-            else:
-                yield cast(T, item)
-    finally:
-        stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+
+def fan_in(streams: Sequence[Stream[T]], workers: int) -> Iterator[T]:
+    """Yields every item of every stream, running up to ``workers`` streams at once.
+
+    Items of one stream keep their order; streams interleave. The first error of any stream
+    stops the others and is raised here; closing the iterator early stops them too.
+    """
+    if workers <= 1 or len(streams) <= 1:
+        for stream in streams:
+            yield from stream()
+        return
+    with StreamPool[T](min(workers, len(streams))) as pool:
+        for stream in streams:
+            pool.submit(stream)
+        yield from pool

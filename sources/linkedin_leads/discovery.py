@@ -6,6 +6,7 @@
   ``organizationAcls?q=roleAssignee&state=APPROVED`` (scope ``r_organization_admin``).
 """
 
+from functools import partial
 from typing import Any, Dict, List
 
 from dlt.common import logger
@@ -33,18 +34,18 @@ def discover_accounts(client: LinkedInClient) -> List[int]:
     ids: List[int] = []
     token = ""
     while True:
-        params: List[Any] = [
-            ("q", "search"),
-            ("search", {"status": {"values": list(ACCOUNT_STATUSES)}}),
-            ("pageSize", client.page_size),
-        ]
+        params: List[Any] = [("q", "search"), ("search", {"status": {"values": list(ACCOUNT_STATUSES)}})]
         if token:
             params.append(("pageToken", token))
-        body = client.get("adAccounts", params)
+        body = client.with_count("adAccounts", partial(_accounts_page, client, params))
         ids.extend(int(a["id"]) for a in body.get("elements") or [] if "id" in a)
         token = str((body.get("metadata") or {}).get("nextPageToken") or "")
         if not token:
             return list(dict.fromkeys(ids))
+
+
+def _accounts_page(client: LinkedInClient, params: List[Any], size: int) -> Dict[str, Any]:
+    return client.get("adAccounts", [*params, ("pageSize", size)])
 
 
 def discover_organizations(client: LinkedInClient) -> List[int]:

@@ -62,6 +62,10 @@ class LinkedInQuotaError(LinkedInAPIError):
     """LinkedIn's daily quota is used up (a 429 that clears at midnight UTC)."""
 
 
+class LinkedInPagingLimitError(LinkedInAPIError):
+    """LinkedIn refused a page beyond the first (400): it pages no deeper into this query."""
+
+
 class LinkedInAccessError(LinkedInAPIError):
     """LinkedIn refused access (403) to one owner's forms or leads."""
 

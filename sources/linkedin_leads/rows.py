@@ -25,7 +25,6 @@ from dlt.common.json import json
 from .records import Lead
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_ONE_MS = timedelta(milliseconds=1)
 _VERSIONED_FORM = re.compile(r"^urn:li:versionedLeadGenForm:\(urn:li:leadGenForm:(\d+),(\d+)\)$")
 _URN_ID = re.compile(r"^urn:li:[A-Za-z]+:(\d+)$")
 
@@ -94,7 +93,8 @@ def to_epoch_ms(value: datetime) -> int:
     """Converts a datetime (naive means UTC) to exact epoch milliseconds, rounding down."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return (value - EPOCH) // _ONE_MS
+    delta = value - EPOCH  # a pendulum Duration for a pendulum datetime: no `//` with timedelta
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
 def parse_versioned_form_urn(value: Optional[str]) -> Tuple[Optional[int], Optional[int]]:

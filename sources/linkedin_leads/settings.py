@@ -26,6 +26,8 @@ production connectors use against them (500 and 1000 are both in use).
 
 MAX_PAGE_SIZE = 1000
 MIN_PAGE_SIZE = 1
+MIN_COUNT = 10
+"""When LinkedIn refuses a ``count`` as too large, it is halved down to this, no further."""
 
 RETENTION_DAYS = 365
 """LinkedIn keeps leads for up to 365 days; the default first window."""
@@ -70,8 +72,8 @@ ANSWERS_TABLE = "lead_form_responses__answers"
 CONSENTS_TABLE = "lead_form_responses__consents"
 
 DEFAULT_CONCURRENCY = 10
-"""Owners read at once. LinkedIn limits calls per day, not connections; ten owners at once
-make a run as long as its slowest owner."""
+"""Queries (time slices of owners and lead types) read at once. LinkedIn limits calls per day,
+not connections; ten at once make a run about as long as its slowest slice."""
 MAX_CONCURRENCY = 32
 
 NONEXISTENT_VERSION = "NONEXISTENT_VERSION"

@@ -51,6 +51,7 @@ class Fault:
         action: ``reset`` closes the connection without an answer; ``truncate``
             sends the real answer cut in half.
         after: Matching requests to let through first.
+        query: A substring of the raw query string the fault applies to ("" for all).
     """
 
     path: str = ""
@@ -61,6 +62,7 @@ class Fault:
     delay: float = 0.0
     action: Optional[str] = None
     after: int = 0
+    query: str = ""
 
 
 @dataclass
@@ -114,6 +116,10 @@ class LinkedInEmulator:
         versions: The active ``LinkedIn-Version`` months (default: the last 12, no December).
         project_form: Whether a ``form:(...)`` projection is honoured (LinkedIn's is [U]).
         latency: Seconds every API request waits before it is answered.
+        max_offset: If set, a finder refuses ``start + count`` above it (400), as other
+            Rest.li finders do (LinkedIn documents none for the lead finders).
+        daily_quota: Calls allowed per day and endpoint (e.g. ``{"leadFormResponses": 25}``);
+            beyond it, LinkedIn's 429 ``DAY limit`` until ``new_day()``.
     """
 
     def __init__(
@@ -131,6 +137,8 @@ class LinkedInEmulator:
         versions: Optional[Set[str]] = None,
         project_form: bool = True,
         latency: float = 0.0,
+        max_offset: Optional[int] = None,
+        daily_quota: Optional[Dict[str, int]] = None,
     ) -> None:
         self.data = data or Dataset()
         self.now_ms: Callable[[], int] = now or (lambda: int(time.time() * 1000))
@@ -142,6 +150,10 @@ class LinkedInEmulator:
         self.limited_false_excludes_tests = limited_false_excludes_tests
         self.project_form = project_form
         self.latency = latency
+        self.max_offset = max_offset
+        self.daily_quota: Dict[str, int] = dict(daily_quota or {})
+        self.calls_today: Dict[str, int] = {}
+        """Calls per endpoint since the last ``new_day()``, for ``daily_quota``."""
         self.extra_accounts: List[int] = []
         """Ad accounts the token can read beyond those with forms (discovery)."""
         self.test_accounts: Set[int] = set()
@@ -219,6 +231,29 @@ class LinkedInEmulator:
             for token in self.tokens.values():
                 token.expired = True
 
+    def new_day(self) -> None:
+        """Midnight UTC: the daily quotas start again."""
+        with self._lock:
+            self.calls_today.clear()
+
+    def _count_call(self, path: str) -> None:
+        """Counts a call against its endpoint's daily quota; 429 once it is used up."""
+        endpoint = path.rsplit("/", 1)[-1]
+        with self._lock:
+            used = self.calls_today[endpoint] = self.calls_today.get(endpoint, 0) + 1
+        quota = self.daily_quota.get(endpoint)
+        if quota is not None and used > quota:
+            raise ApiError(
+                429,
+                _error(
+                    429,
+                    "TOO_MANY_REQUESTS",
+                    "Resource level throttle APPLICATION_AND_MEMBER DAY limit for calls to this "
+                    "resource is reached.",
+                    101,
+                ),
+            )
+
     def calls(self, path: str = "") -> List[RequestRecord]:
         """The API requests received whose path contains ``path`` (OAuth excluded)."""
         return [r for r in self.requests if path in r.path and r.path.startswith("/rest/")]
@@ -254,10 +289,10 @@ class LinkedInEmulator:
         return [lead for lead in self.data.leads if self._retained(lead, now)]
 
     # ------------------------------------------------------------------ internals
-    def _take_fault(self, path: str) -> Optional[Fault]:
+    def _take_fault(self, path: str, query: str = "") -> Optional[Fault]:
         with self._lock:
             for fault in self.faults:
-                if fault.path in path and fault.times > 0:
+                if fault.path in path and fault.query in query and fault.times > 0:
                     if fault.after > 0:
                         fault.after -= 1
                         continue
@@ -309,6 +344,7 @@ class LinkedInEmulator:
         member = self._authenticate(headers.get("authorization"))
         version = headers.get("linkedin-version")
         self._check_version(version, headers.get("x-restli-protocol-version"))
+        self._count_call(path)
         try:
             raw = split_query(raw_query)
             if path == "/rest/leadForms":
@@ -333,6 +369,8 @@ class LinkedInEmulator:
             raise _illegal("start and count must not be negative")
         if count > self.max_count:
             raise ApiError(400, {"status": 400, "message": "Request would return too many entities"})
+        if self.max_offset is not None and start + count > self.max_offset:
+            raise _illegal(f"Invalid start and count: start + count must not exceed {self.max_offset}")
         return start, count
 
     def _owner(self, raw: Dict[str, str], member: str, resource: str, version: str) -> Tuple[str, int]:
@@ -632,7 +670,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str, answer: Callable[[], Tuple[int, bytes]]) -> None:
         path, _, query = self.path.partition("?")
         emulator = self.emulator
-        fault = emulator._take_fault(path)
+        fault = emulator._take_fault(path, query)
         status = 0
         try:
             if fault and fault.delay:
@@ -682,6 +720,10 @@ class _Handler(BaseHTTPRequestHandler):
 
         if self.path == "/_emulator/reset":
             self.emulator.reset_log()
+            self._send(200, b"{}")
+            return
+        if self.path == "/_emulator/new_day":
+            self.emulator.new_day()
             self._send(200, b"{}")
             return
         if self.path == "/_emulator/add_leads":
