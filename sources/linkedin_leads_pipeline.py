@@ -13,8 +13,6 @@ printed, and the next run continues there; 2 for configuration errors; 1 for oth
 """
 
 import argparse
-import json
-import os
 import sys
 import time
 from typing import Any, Dict, List, Optional
@@ -47,22 +45,6 @@ The token needs the scopes r_marketing_leadgen_automation and r_ads
 (and r_organization_admin for organization_ids). To try the source without
 credentials: python linkedin_leads_pipeline.py --demo
 """
-
-
-DUCKDB_SETTINGS = {"memory_limit": "120MB", "threads": 1, "preserve_insertion_order": False}
-"""DuckDB's own memory for loading and merging; it spills to disk beyond it. Measured on a
-1M-lead backfill (peak RSS of the whole run, load time): 120 MB 384 MB and 45 s; 150 MB 405 MB
-and 38 s; 200 MB 466 MB and 39 s; DuckDB's defaults (up to 80% of the machine's memory) 3.7 GB.
-A second thread did not make the merge faster."""
-
-
-def limit_duckdb_memory() -> None:
-    """Applies ``DUCKDB_SETTINGS`` unless ``destination.duckdb.credentials.global_config`` is set.
-
-    Through dlt's configuration, so that ``destination="duckdb"`` stays a literal that
-    ``dlt init`` can replace with another destination.
-    """
-    os.environ.setdefault("DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG", json.dumps(DUCKDB_SETTINGS))
 
 
 PARTIAL = 3
@@ -132,7 +114,6 @@ def summary(pipeline: dlt.Pipeline, load_info: LoadInfo, metrics: Dict[str, Any]
 
 def run(pipeline_name: str = "linkedin_leads") -> int:
     """Loads the configured accounts and organizations into ``<pipeline_name>.duckdb``."""
-    limit_duckdb_memory()
     try:
         source = linkedin_leads()
     except ConfigFieldMissingException as exc:
@@ -173,7 +154,6 @@ def run_demo(leads: int = 3000, pipeline_name: str = "linkedin_leads_demo") -> i
     """Runs the same pipeline against the local emulator with generated data."""
     from linkedin_leads.emulator import LinkedInEmulator, generate  # only the demo needs it
 
-    limit_duckdb_memory()
     data = generate(int(time.time() * 1000), accounts=2, organizations=1, forms_per_owner=3, leads=leads)
     with LinkedInEmulator(data) as emulator:
         oauth = LinkedInOAuthCredentials()

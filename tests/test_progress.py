@@ -1,6 +1,6 @@
 """Span arithmetic, per-pair progress and slice planning (pure: no HTTP, no dlt)."""
 
-from typing import Dict, List
+from typing import List
 
 import pytest
 
@@ -17,6 +17,8 @@ from linkedin_leads.progress import (
     halve,
     merge,
     plan,
+    should_split,
+    split,
     subtract,
 )
 
@@ -97,37 +99,38 @@ def test_to_read_is_the_unread_window_plus_the_lookback() -> None:
 
 
 def test_slice_size_follows_the_lead_rate_within_bounds() -> None:
-    assert PairProgress().max_span(1000) == MAX_SLICE_SPAN_MS
+    assert PairProgress().max_span(1000) is None  # not known: split on demand
     assert PairProgress(rate=1000.0).max_span(1000) == 5 * DAY_MS  # five pages of 1000 leads
     assert PairProgress(rate=1e9).max_span(1000) == MIN_SLICE_SPAN_MS
     assert PairProgress(rate=0.01).max_span(1000) == MAX_SLICE_SPAN_MS
 
 
-def spans_of(slices: List[Slice]) -> Dict[Pair, List[Span]]:
-    by_pair: Dict[Pair, List[Span]] = {}
-    for piece in slices:
-        by_pair.setdefault(piece.pair, []).append(piece.span)
-    return by_pair
-
-
-def test_a_year_is_planned_in_slices_of_at_most_30_days() -> None:
+def test_a_pair_of_unknown_rate_is_one_query_per_span() -> None:
+    """Most pairs hold less than a page a year: one query (its page and the empty page) each."""
     year = (0, 365 * DAY_MS)
-    slices = plan({}, [A, B], year, 0, workers=4, page_size=1000)
-    by_pair = spans_of(slices)
-    for spans in by_pair.values():
-        assert merge(spans) == [year]  # every millisecond, once
-        assert len(spans) == 13 and all(e - s <= MAX_SLICE_SPAN_MS for s, e in spans)
-    # round robin over the pairs, each newest first
-    assert [p.pair for p in slices[:4]] == [A, B, A, B]
-    assert slices[0].end == year[1] and slices[2].end == slices[0].start
+    slices = plan({}, [A, B], year, 0, workers=10, page_size=1000)
+    assert [(s.pair, s.span) for s in slices] == [(A, year), (B, year)]
+
+
+def test_a_full_first_page_cuts_the_slice_into_30_days_at_most() -> None:
+    year = Slice(A, 0, 365 * DAY_MS)
+    assert should_split(year, busy=40, workers=10)  # longer than 30 days: always
+    parts = split(year, busy=40, workers=10)  # every worker busy: no finer cut
+    assert len(parts) == 13 and all(s.end - s.start <= MAX_SLICE_SPAN_MS for s in parts)
+    assert merge(s.span for s in parts) == [year.span]  # every millisecond, once
+    assert parts[0].end == year.end and parts[1].end == parts[0].start  # newest first
 
 
 def test_one_big_pair_is_cut_finer_to_keep_every_worker_busy() -> None:
-    year = (0, 360 * DAY_MS)
-    slices = plan({}, [A], year, 0, workers=10, page_size=1000)
-    assert len(slices) == 20  # two per worker
-    assert merge(s.span for s in slices) == [year]
-    assert min(s.end - s.start for s in slices) >= FILL_MIN_SPAN_MS
+    year = Slice(A, 0, 360 * DAY_MS)
+    parts = split(year, busy=1, workers=10)
+    assert len(parts) == 20  # two per worker
+    assert merge(s.span for s in parts) == [year.span]
+    assert min(s.end - s.start for s in parts) >= FILL_MIN_SPAN_MS
+    # a month is cut only while workers would idle, and never below 7 days
+    month = Slice(A, 0, 30 * DAY_MS)
+    assert should_split(month, busy=3, workers=10) and not should_split(month, busy=20, workers=10)
+    assert not should_split(Slice(A, 0, 13 * DAY_MS), busy=1, workers=10)
 
 
 def test_a_run_with_nothing_new_makes_one_query_per_pair() -> None:

@@ -194,13 +194,13 @@ def test_an_owner_refused_mid_run_continues_where_it_stopped(
             after=8,
         )
     )
-    pipeline.run(make_source(emulator, skip_inaccessible_owners=True, concurrency=1))
+    pipeline.run(make_source(emulator, skip_inaccessible_owners=True, concurrency=1, page_size=10))
     assert metrics(pipeline)["owners_skipped"] == [f"urn:li:sponsoredAccount:{denied}"]
     known = progress(pipeline)["progress"][f"urn:li:sponsoredAccount:{denied}"]["SPONSORED"]
     assert known["read"], "the slices read before the refusal are kept"
     fault.times = 0
     emulator.reset_log()
-    pipeline.run(make_source(emulator, skip_inaccessible_owners=True))
+    pipeline.run(make_source(emulator, skip_inaccessible_owners=True, page_size=10))
     every_lead_once(pipeline, emulator)
     # the owner's second run reads only what it had not read, and the lookback before its newest lead
     again = queried(emulator, f"sponsoredAccount%3A{denied})")

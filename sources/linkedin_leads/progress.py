@@ -7,19 +7,24 @@ lookback before the pair's newest lead (leads LinkedIn makes visible late), as t
 
 How slices are sized (and why):
 
-- A span to read is cut into slices of at most ``MAX_SLICE_SPAN_MS`` (30 days), or, once the
-  pair's lead rate is known, of about ``TARGET_SLICE_PAGES`` pages of leads. Only a slice read
-  to its empty last page counts as read, so slices are what a run keeps when it has to stop
-  (a daily quota): smaller slices lose less.
-- While a run has fewer than two slices per worker, the longest slice is halved (never into
-  halves shorter than ``FILL_MIN_SPAN_MS``, 7 days), so that one big owner is read by every
-  worker. A lookback re-read of a few days stays one query.
-- A slice that LinkedIn refuses to page deeper (an offset cap) is halved on demand while it
-  is read, down to ``MIN_SPLIT_SPAN_MS`` (see ``resources``). Its halves read its leads again:
+- A pair whose lead rate is not known yet reads each span as one slice: most pairs hold less
+  than a page of leads a year, and one query (its page and the empty page) is all they cost.
+- Split on demand: a slice whose first page comes back full holds more than a page. If it is
+  longer than ``MAX_SLICE_SPAN_MS`` (30 days), or workers would otherwise idle, it is cut
+  (``split``) instead of paged: into spans of at most 30 days, halved further while the run
+  has fewer than two slices per worker (never below ``FILL_MIN_SPAN_MS``, 7 days). That first
+  page is the only call it costs. Only a slice read to its empty last page counts as read, so
+  a slice is what a run keeps when it has to stop (a daily quota): 30 days bounds the loss.
+- Once a pair's lead rate is known (from the slices it read, kept in the state), its spans are
+  planned in slices of about ``TARGET_SLICE_PAGES`` pages (within 1 hour and 30 days), and the
+  fill rule applies at planning already. A lookback re-read of a few days stays one query.
+- A slice that LinkedIn refuses to page deeper (an offset cap) is halved while it is read,
+  down to ``MIN_SPLIT_SPAN_MS`` (see ``resources``). Its halves read its first pages again:
   merged on ``id``, each lead stays once.
 
-So the number of slices of one pair is about ``max(window / 30 days, leads / (5 pages))``, and
-never more than two per worker for the whole run beyond that.
+So a pair costs one query per span until it proves big; then about
+``max(window / 30 days, leads / (5 pages))`` slices, and the fill rule adds at most two per
+worker for the whole run.
 """
 
 from dataclasses import dataclass, field
@@ -138,10 +143,10 @@ class PairProgress:
             spans = merge([*spans, (tail, end)])
         return spans
 
-    def max_span(self, page_size: int) -> int:
-        """The longest slice to plan for this pair."""
+    def max_span(self, page_size: int) -> Optional[int]:
+        """The longest slice to plan for this pair; None: not known yet (split on demand)."""
         if not self.rate:
-            return MAX_SLICE_SPAN_MS
+            return None
         span = int(TARGET_SLICE_PAGES * page_size / self.rate * DAY_MS)
         return max(MIN_SLICE_SPAN_MS, min(MAX_SLICE_SPAN_MS, span))
 
@@ -168,6 +173,42 @@ class Slice:
         return Slice(self.pair, *newer), Slice(self.pair, *older)
 
 
+def fill(by_pair: Dict[Pair, List[Span]], wanted: int) -> None:
+    """Halves the longest span (newer half first) while there are fewer than ``wanted`` spans.
+
+    Never into halves shorter than ``FILL_MIN_SPAN_MS``. Changes ``by_pair`` in place.
+    """
+    while sum(len(s) for s in by_pair.values()) < wanted:
+        longest = max(
+            ((pair, i, span) for pair, spans in by_pair.items() for i, span in enumerate(spans)),
+            key=lambda item: item[2][1] - item[2][0],
+            default=None,
+        )
+        if longest is None or longest[2][1] - longest[2][0] < 2 * FILL_MIN_SPAN_MS:
+            return
+        pair, i, span = longest
+        older, newer = halve(span)
+        by_pair[pair][i : i + 1] = [newer, older]
+
+
+def should_split(piece: "Slice", busy: int, workers: int) -> bool:
+    """Whether a slice whose first page came back full is cut rather than paged.
+
+    ``busy`` counts the slices of the run not ended yet, this one included.
+    """
+    span = piece.end - piece.start
+    idle = busy < SLICES_PER_WORKER * max(1, workers) and span >= 2 * FILL_MIN_SPAN_MS
+    return span > MAX_SLICE_SPAN_MS or idle
+
+
+def split(piece: "Slice", busy: int, workers: int) -> List["Slice"]:
+    """The slices to read instead of ``piece``: at most 30 days each, newest first, halved
+    further while the run has fewer than two slices per worker (``busy`` as in ``should_split``)."""
+    parts = {piece.pair: cut(piece.span, MAX_SLICE_SPAN_MS)}
+    fill(parts, SLICES_PER_WORKER * max(1, workers) - (busy - 1))
+    return [Slice(piece.pair, *span) for span in parts[piece.pair]]
+
+
 def plan(
     progress: Mapping[Pair, PairProgress],
     pairs: Sequence[Pair],
@@ -182,22 +223,18 @@ def plan(
     leads early and one owner's backfill does not hold the others back.
     """
     by_pair: Dict[Pair, List[Span]] = {}
+    sized: List[Pair] = []
     for pair in pairs:
         known = progress.get(pair) or PairProgress()
         max_span = known.max_span(page_size)
-        by_pair[pair] = [part for span in known.to_read(window, lookback_ms) for part in cut(span, max_span)]
-    wanted = SLICES_PER_WORKER * max(1, workers)
-    while sum(len(s) for s in by_pair.values()) < wanted:
-        longest = max(
-            ((pair, i, span) for pair, spans in by_pair.items() for i, span in enumerate(spans)),
-            key=lambda item: item[2][1] - item[2][0],
-            default=None,
-        )
-        if longest is None or longest[2][1] - longest[2][0] < 2 * FILL_MIN_SPAN_MS:
-            break
-        pair, i, span = longest
-        older, newer = halve(span)
-        by_pair[pair][i : i + 1] = [newer, older]
+        spans = known.to_read(window, lookback_ms)
+        if max_span is None:
+            by_pair[pair] = spans  # split on demand, once a first page shows the pair is big
+        else:
+            by_pair[pair] = [part for span in spans for part in cut(span, max_span)]
+            sized.append(pair)
+    unsized = sum(len(spans) for pair, spans in by_pair.items() if pair not in sized)
+    fill({pair: by_pair[pair] for pair in sized}, SLICES_PER_WORKER * max(1, workers) - unsized)
     slices: List[Slice] = []
     queues = [list(spans) for spans in by_pair.values()]
     keys = list(by_pair)

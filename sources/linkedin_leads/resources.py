@@ -36,7 +36,8 @@ from .exceptions import (
     LinkedInPagingLimitError,
     LinkedInQuotaError,
 )
-from .progress import MIN_SPLIT_SPAN_MS, PairProgress, Slice, merge, plan
+from .progress import MIN_SPLIT_SPAN_MS, PairProgress, Slice, merge, plan, should_split, split
+from .records import Lead
 from .restli import Raw
 from .rows import FormCatalog, LeadTableBuilder, from_epoch_ms, lead_form_row, to_epoch_ms
 from .settings import (
@@ -124,7 +125,9 @@ class SliceEnd:
     leads: int
     newest: Optional[int]
     error: Optional[LinkedInAPIError] = None
-    """None: read to its empty last page."""
+    """None: read to its empty last page (unless ``split``)."""
+    split: int = 0
+    """Not read: its first page came back full (this many leads) and it is to be cut instead."""
 
 
 @dataclass
@@ -201,7 +204,7 @@ def read_leads(
         # lag); a pair read from further back (added later, or stopped by a quota) must pass.
         # Set before the first row is yielded: dlt builds its filter from it then.
         incremental.start_value = from_epoch_ms(min(s.start for s in slices) - 1)  # as asked, below
-    run = Run(by_urn, progress, skip_inaccessible_owners)
+    run = Run(by_urn, progress, skip_inaccessible_owners, workers)
     run.skipped.update(listed.skipped)
     reader = partial(
         read_slice, client=client, catalog=catalog, limited=TEST_LEAD_FILTER[test_leads], run=run
@@ -246,11 +249,16 @@ class Run:
     """What the consumer knows of the slices of one run; touched only by the consumer's thread."""
 
     def __init__(
-        self, owners: Mapping[str, Owner], progress: Dict[Tuple[str, str], PairProgress], skip: bool
+        self,
+        owners: Mapping[str, Owner],
+        progress: Dict[Tuple[str, str], PairProgress],
+        skip: bool,
+        workers: int,
     ):
         self.owners = owners
         self.progress = progress
         self.skip = skip
+        self.workers = workers
         self.pending: Dict[Slice, None] = {}
         """Slices submitted and not ended (their spans are left if the run stops)."""
         self.unread: List[Slice] = []
@@ -268,8 +276,12 @@ class Run:
         self.slices_split = 0
 
     def should_read(self, piece: Slice) -> bool:
-        """Whether a slice about to start is still wanted (read by the workers)."""
+        """Whether a slice about to start is still wanted (asked by the workers)."""
         return not self.stopping and piece.pair not in self.cancelled
+
+    def should_split(self, piece: Slice) -> bool:
+        """Whether a slice whose first page came back full is cut instead (asked by the workers)."""
+        return should_split(piece, len(self.pending), self.workers)
 
     def end(self, item: SliceEnd, pool: "StreamPool[Any]") -> List[Slice]:
         """Records a slice's end; returns the slices to read instead of it, if any.
@@ -280,6 +292,10 @@ class Run:
         piece, error = item.slice, item.error
         self.pending.pop(piece, None)
         urn, lead_type = piece.pair
+        if item.split:
+            self.progress[piece.pair].record(piece.span, item.split, None, complete=False)
+            self.slices_split += 1
+            return split(piece, len(self.pending) + 1, self.workers)
         self.leads_read[urn][lead_type] += item.leads
         self.progress[piece.pair].record(piece.span, item.leads, item.newest, complete=error is None)
         if error is None:
@@ -378,23 +394,37 @@ def read_slice(
     limited: Optional[bool],
     run: Run,
 ) -> Iterator[Union[TDataItem, SliceEnd]]:
-    """The tables of one slice, page by page, then its ``SliceEnd`` (runs in a worker thread)."""
+    """The tables of one slice, page by page, then its ``SliceEnd`` (runs in a worker thread).
+
+    A slice whose first page comes back full may be cut instead of paged (``Run.should_split``):
+    it ends at once with ``split``, its first page dropped (the smaller slices read it again).
+    """
     if not run.should_read(piece):
         return
     leads, newest = 0, None
     owner, lead_type = run.owners[piece.pair[0]], piece.pair[1]
-    time_range = {
+    finder = [("q", "owner"), ("owner", owner.restli), ("leadType", {"leadType": lead_type})]
+    fetch = partial(fetch_form_version, client, finder)
+    params = [
+        *finder,
+        ("limitedToTestLeads", limited),
         # one millisecond earlier: whether LinkedIn's range start is inclusive is not documented
         # (and an end included by LinkedIn only brings one lead twice, merged on id)
-        "start": piece.start - 1,
-        "end": piece.end,
-    }
+        ("submittedAtTimeRange", {"start": piece.start - 1, "end": piece.end}),
+        ("fields", Raw(LEAD_FIELDS)),
+    ]
     try:
-        for tables, count, page_newest in slice_tables(
-            client, catalog, owner, lead_type, time_range, limited
-        ):
+        for number, page in enumerate(client.get_lead_pages(LEAD_FORM_RESPONSES_PATH, params)):
+            full = len(page) >= client.count(LEAD_FORM_RESPONSES_PATH)
+            if number == 0 and full and run.should_split(piece):
+                yield SliceEnd(piece, 0, None, split=len(page))
+                return
+            built = page_tables(LeadTableBuilder(catalog, owner.kind, owner.id, fetch), page, limited)
+            if built is None:
+                continue
+            tables, count, page_newest = built
             leads += count
-            if page_newest is not None and (newest is None or page_newest > newest):
+            if newest is None or page_newest > newest:
                 newest = page_newest
             yield from tables
     except LinkedInAPIError as error:
@@ -405,57 +435,43 @@ def read_slice(
     yield SliceEnd(piece, leads, newest)
 
 
-def slice_tables(
-    client: LinkedInClient,
-    catalog: FormCatalog,
-    owner: Owner,
-    lead_type: str,
-    time_range: Dict[str, int],
-    limited: Optional[bool],
-) -> Iterator[Tuple[List[TDataItem], int, Optional[int]]]:
-    """Per page of one query: its Arrow tables (leads, answers, consents), leads and newest.
+def page_tables(
+    builder: LeadTableBuilder, page: List[Lead], limited: Optional[bool]
+) -> Optional[Tuple[List[TDataItem], int, int]]:
+    """One page of leads as Arrow tables (leads, answers, consents), its leads and its newest.
 
-    ``limited`` is the test-lead filter (None: all, False: real leads only, True: test leads only).
+    ``limited`` is the test-lead filter (None: all, False: real leads only, True: test leads
+    only); None is returned when no lead of the page passes it.
     """
-    finder = [("q", "owner"), ("owner", owner.restli), ("leadType", {"leadType": lead_type})]
-    fetch = partial(fetch_form_version, client, finder)
-    params = [
-        *finder,
-        ("limitedToTestLeads", limited),
-        ("submittedAtTimeRange", time_range),
-        ("fields", Raw(LEAD_FIELDS)),
-    ]
-    for page in client.get_lead_pages(LEAD_FORM_RESPONSES_PATH, params):
-        builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch)
-        add = builder.add
-        if limited is None:
-            for lead in page:
+    add = builder.add
+    if limited is None:
+        for lead in page:
+            add(lead)
+    else:  # LinkedIn's filter is applied again: `false` may not exclude test leads
+        for lead in page:
+            if bool(lead.test_lead) is limited:
                 add(lead)
-        else:  # LinkedIn's filter is applied again: `false` may not exclude test leads
-            for lead in page:
-                if bool(lead.test_lead) is limited:
-                    add(lead)
-        if not builder.count:
-            continue
-        newest = max(builder.fixed["submitted_at"])
-        leads, answers, consents = builder.tables()
-        tables: List[TDataItem] = [
-            leads,
+    if not builder.count:
+        return None
+    newest = max(builder.fixed["submitted_at"])
+    leads, answers, consents = builder.tables()
+    tables: List[TDataItem] = [
+        leads,
+        dlt.mark.with_hints(
+            answers,
+            dlt.mark.make_hints(table_name=ANSWERS_TABLE, primary_key=["lead_id", "question_id"]),
+            create_table_variant=True,
+        ),
+    ]
+    if consents.num_rows:
+        tables.append(
             dlt.mark.with_hints(
-                answers,
-                dlt.mark.make_hints(table_name=ANSWERS_TABLE, primary_key=["lead_id", "question_id"]),
+                consents,
+                dlt.mark.make_hints(table_name=CONSENTS_TABLE, primary_key=["lead_id", "consent_id"]),
                 create_table_variant=True,
-            ),
-        ]
-        if consents.num_rows:
-            tables.append(
-                dlt.mark.with_hints(
-                    consents,
-                    dlt.mark.make_hints(table_name=CONSENTS_TABLE, primary_key=["lead_id", "consent_id"]),
-                    create_table_variant=True,
-                )
             )
-        yield tables, builder.count, newest
+        )
+    return tables, builder.count, newest
 
 
 def fetch_form_version(
