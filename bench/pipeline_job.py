@@ -73,7 +73,7 @@ def main() -> None:
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "source_peak_rss_mb": source_rss,
                 "left": len(left),
-                "slices": (metrics.get("slices") or {}).get("planned", 0),
+                "slices": metrics.get("slices") or {},
                 "steps_s": steps,
             }
         )
