@@ -28,11 +28,16 @@ from typing import Any, Dict, List
 
 import dlt
 import pendulum
-from airflow.decorators import dag
 from airflow.exceptions import AirflowFailException
-from airflow.models import Variable
-from airflow.operators.python import PythonOperator
 from dlt.helpers.airflow_helper import PipelineTasksGroup
+
+try:  # Airflow 3 (the Task SDK and the standard provider)
+    from airflow.providers.standard.operators.python import PythonOperator
+    from airflow.sdk import Variable, dag
+except ImportError:  # Airflow 2
+    from airflow.decorators import dag  # type: ignore[no-redef]
+    from airflow.models import Variable  # type: ignore[no-redef]
+    from airflow.operators.python import PythonOperator  # type: ignore[no-redef]
 
 from linkedin_leads import linkedin_leads, work_left
 
@@ -51,9 +56,10 @@ DEFAULT_TASK_ARGS = {
 def owner_groups() -> List[Dict[str, Any]]:
     """The owner groups from the Airflow variable, or one group with the configured owners."""
     try:
-        raw = Variable.get("linkedin_leads_owner_groups", default_var="")
-    except Exception:  # no metadata database while a DAG file is only parsed
-        raw = os.environ.get("LINKEDIN_LEADS_OWNER_GROUPS", "")
+        raw = Variable.get("linkedin_leads_owner_groups", None) or ""
+    except Exception:  # no metadata database or API server while a DAG file is only parsed
+        raw = ""
+    raw = raw or os.environ.get("LINKEDIN_LEADS_OWNER_GROUPS", "")
     groups: List[Dict[str, Any]] = json.loads(raw) if raw else []
     return groups or [{}]
 
@@ -94,9 +100,7 @@ def linkedin_leads_dag() -> None:
         pipeline = dlt.pipeline(pipeline_name=name, dataset_name="linkedin", destination=DESTINATION)
         # the group's owners win over the configured ones; everything else comes from the config
         source = linkedin_leads(**group)
-        run = tasks.add_run(
-            pipeline, source, decompose="none", trigger_rule="all_done", retries=0, provide_context=True
-        )
+        run = tasks.add_run(pipeline, source, decompose="none", trigger_rule="all_done", retries=0)
         check = PythonOperator(
             task_id=f"{name}_check", python_callable=fail_if_work_left, op_args=[name], retries=0
         )

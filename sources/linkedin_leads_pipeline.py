@@ -70,6 +70,21 @@ def lead_metrics(pipeline: dlt.Pipeline) -> Dict[str, Any]:
     return {}
 
 
+def progress_collector() -> Any:
+    """Live bars in a terminal (tqdm or enlighten, if installed); else a log line every 30 s.
+
+    Either way the source reports its (owner, lead type) pairs done, slices read and leads read.
+    """
+    if sys.stdout.isatty():
+        for name in ("enlighten", "tqdm"):
+            try:
+                __import__(name)
+            except ImportError:
+                continue
+            return name
+    return dlt.progress.log(log_period=30)
+
+
 def count_rows(pipeline: dlt.Pipeline, table: str) -> int:
     """Rows of ``table`` in the destination; 0 before the table exists (a run stopped early)."""
     try:
@@ -126,7 +141,7 @@ def run(pipeline_name: str = "linkedin_leads") -> int:
         pipeline_name=pipeline_name,
         destination="duckdb",
         dataset_name="linkedin",
-        progress=dlt.progress.log(log_period=30),  # a progress line every 30 s on long runs
+        progress=progress_collector(),
     )
     try:
         metrics = load(pipeline, source)

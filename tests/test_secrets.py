@@ -80,7 +80,7 @@ def test_no_secret_leaks_with_debug_logging(
     issued = [token for token in emulator.tokens if token != ACCESS_TOKEN]
     assert len(issued) > 2
     assert any(line.startswith("DEBUG") for line in dlt_log)
-    assert "INFO LinkedIn access token expired; obtained a new one" in logs[2]
+    assert "INFO LinkedIn access token refused or expired; obtained a new one" in logs[2]
     assert "has expired" in texts[-3] or any("has expired" in t for t in texts)
     for secret in (CLIENT_SECRET, REFRESH_TOKEN, ACCESS_TOKEN, *issued):
         for text in texts:

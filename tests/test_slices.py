@@ -7,7 +7,7 @@ Each test ends with the destination checked by SQL: every lead LinkedIn holds, e
 
 import random
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
 
 import dlt
 import pytest
@@ -327,3 +327,33 @@ def test_progress_is_kept_per_pair_in_the_resource_state(
             assert len(pair["read"]) == 1  # the whole window, merged
             assert pair["newest"] is not None
     assert progress(pipeline)["last_run"]["stopped"] is reason
+
+
+def test_progress_shows_pairs_slices_and_leads(emulator: LinkedInEmulator, tmp_path: Any) -> None:
+    """What a person watching the run sees (dlt's progress collector: bars in a terminal, log lines
+    elsewhere): (owner, lead type) pairs done out of all, slices read out of all, leads read."""
+    from dlt.common.runtime.collector import DictCollector
+
+    class Kept(DictCollector):
+        """dlt's counting collector, keeping the extract's counters when the step ends."""
+
+        kept: ClassVar[Dict[str, int]] = {}
+
+        def _stop(self) -> None:
+            if "LinkedIn slices read" in (self.counters or {}):  # not the state's own extract after it
+                Kept.kept = dict(self.counters or {})
+            super()._stop()
+
+    collector = Kept()
+    pipeline = dlt.pipeline(
+        pipeline_name="progress",
+        pipelines_dir=str(tmp_path / "pipelines"),
+        destination=dlt.destinations.duckdb(str(tmp_path / "progress.duckdb")),
+        dataset_name="linkedin",
+        progress=collector,
+    )
+    pipeline.extract(make_source(emulator, page_size=50))
+    counters = Kept.kept
+    assert counters["LinkedIn pairs done"] == 5  # every pair, out of 5
+    assert counters["LinkedIn leads read"] == len(emulator.visible_leads())
+    assert counters["LinkedIn slices read"] == metrics(pipeline)["slices"]["read"] > 5

@@ -6,11 +6,39 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Dict, List
 
 import duckdb
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def dag_bag() -> Any:
+    """The DAGs folder parsed as a scheduler does (Airflow 3's DagBag takes no include_examples)."""
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 2
+        from airflow.models import DagBag
+    try:
+        return DagBag(dag_folder=str(ROOT / "dags"), include_examples=False)
+    except TypeError:
+        return DagBag(dag_folder=str(ROOT / "dags"))
+
+
+def task_states(run: Any) -> Dict[str, str]:
+    """Task id -> state of a DAG run, as plain strings (Airflow 3's states are enums)."""
+    return {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in run.get_task_instances()}
+
+
+def set_owner_groups(monkeypatch: pytest.MonkeyPatch, groups: List[Dict[str, Any]]) -> None:
+    """The owner groups as the Airflow variable: in the metadata database, and as
+    ``AIRFLOW_VAR_...`` in the environment, which is where Airflow 3 reads variables when it
+    parses a DAG file outside a task (its Task SDK has no database access)."""
+    from airflow.models import Variable
+
+    Variable.set("linkedin_leads_owner_groups", json.dumps(groups))
+    monkeypatch.setenv("AIRFLOW_VAR_LINKEDIN_LEADS_OWNER_GROUPS", json.dumps(groups))
 
 
 @pytest.fixture
@@ -44,10 +72,8 @@ def test_dag_parses_and_loads_every_owner_group(
             {"account_ids": data.accounts[:2]},
             {"account_ids": data.accounts[2:], "organization_ids": data.organizations},
         ]
-        from airflow.models import DagBag, Variable
-
-        Variable.set("linkedin_leads_owner_groups", json.dumps(groups))
-        bag = DagBag(dag_folder=str(ROOT / "dags"), include_examples=False)
+        set_owner_groups(monkeypatch, groups)
+        bag = dag_bag()
         assert bag.import_errors == {}
         dag = bag.get_dag("linkedin_leads_dag")
         assert dag is not None
@@ -57,10 +83,7 @@ def test_dag_parses_and_loads_every_owner_group(
             "linkedin_leads_group_0_check",
             "linkedin_leads_group_1_check",
         }
-        run = dag.test()
-        assert {ti.task_id: ti.state for ti in run.get_task_instances()}.get(
-            "linkedin_leads_group_0_check"
-        ) == "success"
+        assert task_states(dag.test()).get("linkedin_leads_group_0_check") == "success"
     with duckdb.connect(str(database), read_only=True) as db:
         ids = sorted(r[0] for r in db.execute("SELECT id FROM linkedin.lead_form_responses").fetchall())
     assert ids == sorted(lead.id for lead in emulator.visible_leads())
@@ -81,12 +104,10 @@ def test_a_run_stopped_by_the_daily_quota_loads_what_it_read_and_fails_its_check
         monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__PAGE_SIZE", "50")
         monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0")
         monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(database))
-        from airflow.models import DagBag, Variable
-
-        Variable.set("linkedin_leads_owner_groups", json.dumps([{"account_ids": data.accounts}]))
-        dag = DagBag(dag_folder=str(ROOT / "dags"), include_examples=False).get_dag("linkedin_leads_dag")
+        set_owner_groups(monkeypatch, [{"account_ids": data.accounts}])
+        dag = dag_bag().get_dag("linkedin_leads_dag")
         assert dag is not None
-        states = {ti.task_id: ti.state for ti in dag.test().get_task_instances()}
+        states = task_states(dag.test())
         # the run task loaded what it read; the check after it fails, naming what is left
         assert states["linkedin_leads_check"] == "failed", states
         assert [s for t, s in states.items() if t != "linkedin_leads_check"] == ["success"]
@@ -96,9 +117,9 @@ def test_a_run_stopped_by_the_daily_quota_loads_what_it_read_and_fails_its_check
         # the next day the next DAG run (parsed anew, as a scheduler does) continues and finishes
         emulator.new_day()
         emulator.daily_quota.clear()
-        dag = DagBag(dag_folder=str(ROOT / "dags"), include_examples=False).get_dag("linkedin_leads_dag")
+        dag = dag_bag().get_dag("linkedin_leads_dag")
         assert dag is not None
-        states = {ti.task_id: ti.state for ti in dag.test().get_task_instances()}
+        states = task_states(dag.test())
         assert set(states.values()) == {"success"}, states
     with duckdb.connect(str(database), read_only=True) as db:
         ids = sorted(r[0] for r in db.execute("SELECT id FROM linkedin.lead_form_responses").fetchall())

@@ -28,7 +28,7 @@ from dlt.sources.helpers.requests import (
 )
 
 from .auth import LinkedInCredentials, make_token_provider
-from .exceptions import LinkedInAPIError, LinkedInPagingLimitError, LinkedInQuotaError
+from .exceptions import LinkedInAPIError, LinkedInAuthError, LinkedInPagingLimitError, LinkedInQuotaError
 from .paging import paginate
 from .records import Lead, decode_lead_page
 from .restli import QueryParams, encode_query
@@ -41,6 +41,9 @@ from .settings import (
 )
 
 D = TypeVar("D")
+
+TOKEN_ERRORS = {"65600": "invalid", "65601": "revoked", "65602": "expired", "65604": "empty"}
+"""LinkedIn's ``serviceErrorCode`` of a 401, by its error-handling page."""
 
 MAX_REFRESHES = 3
 """A request refused with an expired token fetches a new one at most this many times (threads
@@ -171,18 +174,18 @@ class LinkedInClient:
             token, version = self._tokens.token(), self.api_version
             response = self._send(url, token, version)
             status = response.status_code
-            if (
-                status == 401
-                and refreshes < MAX_REFRESHES
-                and _error_field(response, "code") == EXPIRED_ACCESS_TOKEN
-            ):
-                # one refresh serves every thread that met the same token; a request whose token
-                # another thread already replaced only asks again
+            if status == 401:
+                # any 401: with a refresh token, a new access token and the request again (one
+                # refresh serves every thread that met the same token; a request whose token
+                # another thread already replaced only asks again); LinkedIn's documented bodies
+                # may carry only serviceErrorCode (65600 invalid, 65601 revoked, 65602 expired)
+                if not self._tokens.can_refresh or refreshes >= MAX_REFRESHES:
+                    raise self._auth_error(response, token, refreshes)
                 if self._tokens.refresh(token):
-                    logger.info("LinkedIn access token expired; obtained a new one")
+                    logger.info("LinkedIn access token refused or expired; obtained a new one")
                     refreshes += 1
                 continue
-            if status == 426 and _error_field(response, "code") == NONEXISTENT_VERSION:
+            if status == 426:  # a sunset LinkedIn-Version, whether or not the body says NONEXISTENT_VERSION
                 self._fall_back(url, version)
                 continue
             if status == 429:  # still throttled after dlt's retries
@@ -210,6 +213,28 @@ class LinkedInClient:
                         url,
                     ) from None
                 logger.warning(f"LinkedIn's answer to GET {url} was not valid JSON; asking again")
+
+    def _auth_error(self, response: Response, token: str, refreshes: int) -> LinkedInAuthError:
+        """The error for a 401 the source cannot get past; a plain expired token says how to renew."""
+        code, service = _error_field(response, "code"), _error_field(response, "serviceErrorCode")
+        meaning = TOKEN_ERRORS.get(service or "", code or "refused")
+        if not self._tokens.can_refresh and (code == EXPIRED_ACCESS_TOKEN or service == "65602"):
+            self._tokens.refresh(token)  # raises the access token's own message
+        detail = (
+            f"HTTP 401 {code or ''} serviceErrorCode {service or '-'}: {_error_field(response, 'message')}"
+        )
+        if self._tokens.can_refresh:
+            return LinkedInAuthError(
+                f"LinkedIn refused the access token ({meaning}) even after {refreshes} new one(s) from the "
+                f"refresh token ({detail}). The member may have revoked the app's access: have them "
+                "authorize it again and put the new `refresh_token` in "
+                "`sources.linkedin_leads.credentials.refresh_token`."
+            )
+        return LinkedInAuthError(
+            f"LinkedIn refused the access token in `sources.linkedin_leads.credentials.access_token` "
+            f"({meaning}; {detail}). Generate a new one in the LinkedIn developer portal, or configure "
+            "`client_id`, `client_secret` and `refresh_token` so the source renews it by itself."
+        )
 
     def _fall_back(self, url: str, sunset: str) -> None:
         """Finds the newest ``LinkedIn-Version`` LinkedIn accepts, once for all threads."""

@@ -19,9 +19,23 @@ ACCOUNT_STATUSES = ("ACTIVE", "CANCELED")
 """Accounts that can have leads within the retention window (drafts never ran)."""
 
 LEAD_ROLES = frozenset(
-    {"ADMINISTRATOR", "LEAD_GEN_FORMS_MANAGER", "CURATOR", "CONTENT_ADMINISTRATOR", "ANALYST"}
+    {
+        "ADMINISTRATOR",
+        "LEAD_GEN_FORMS_MANAGER",
+        "LEAD_CAPTURE_ADMINISTRATOR",
+        "CURATOR",
+        "CONTENT_ADMINISTRATOR",
+        "ANALYST",
+    }
 )
-"""Company page roles that give access to the page's lead forms."""
+"""Company page roles that give access to the page's lead forms.
+
+LinkedIn's organization role list (``organizationAcls``, "Organization Access Control by Role",
+https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/organization-access-control-by-role)
+has ADMINISTRATOR, DIRECT_SPONSORED_CONTENT_POSTER, RECRUITING_POSTER, LEAD_CAPTURE_ADMINISTRATOR,
+LEAD_GEN_FORMS_MANAGER, ANALYST, CURATOR and CONTENT_ADMINISTRATOR; the posters' roles do not
+reach lead forms. A role that cannot read leads only costs a refused query, which is skipped.
+"""
 
 
 def _acl_key(acl: Dict[str, Any]) -> Any:

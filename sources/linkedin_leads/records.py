@@ -7,14 +7,21 @@ into dicts creates some 35,000 tracked containers, and the collections they trig
 half of the extract time (measured in ``bench/README.md``).
 
 The types are as lenient as the rows built from them: ``strict=False`` accepts numbers
-sent as strings, unions whose members LinkedIn may extend stay plain mappings, and a
-field that is absent or null takes its default. A record whose shape cannot be read at
-all (an ``answers`` that is not a list, say) fails its page with an error naming the field.
+sent as strings, unions whose members LinkedIn may extend stay plain mappings, values headed
+for text columns are ``Any`` (``rows.text_value`` turns what is not text into JSON text), and
+a field that is absent or null takes its default. A record whose shape cannot be read at all
+(an ``answers`` that is not a list, say) fails its page with an error naming the field.
+
+An answer of a kind this source does not know (neither ``textQuestionAnswer`` nor
+``multipleChoiceAnswer``) keeps its JSON text in ``Answer.other``: a page where the count of
+known kinds falls short of the count of ``answerDetails`` is read a second time into dicts
+for those answers only, so the common page pays two byte searches and nothing more.
 """
 
 from typing import Any, Dict, List, Optional, Union
 
 import msgspec
+from dlt.common.json import json
 
 
 class Record(msgspec.Struct, gc=False, rename="camel"):
@@ -37,6 +44,8 @@ class AnswerDetails(Record):
 class Answer(Record):
     question_id: int
     answer_details: Optional[AnswerDetails] = None
+    other: Optional[str] = msgspec.field(default=None, name="__other__")
+    """The JSON text of ``answerDetails`` when it is of a kind not known here (never in JSON)."""
 
 
 class ConsentResponse(Record):
@@ -55,6 +64,11 @@ class SponsoredLeadMetadata(Record):
 
 class LeadMetadata(Record):
     sponsored_lead_metadata: Optional[SponsoredLeadMetadata] = None
+
+
+class EntityInfo(Record):
+    id: Any = None
+    name: Any = None
 
 
 class CampaignInfo(Record):
@@ -78,7 +92,7 @@ class Lead(Record):
     lead_type: Optional[str] = None
     versioned_lead_gen_form_urn: Optional[str] = None
     test_lead: Optional[bool] = None
-    submitter: Optional[str] = None
+    submitter: Any = None
     form_response: Optional[FormResponse] = None
     lead_metadata: Optional[LeadMetadata] = None
     lead_metadata_info: Optional[LeadMetadataInfo] = None
@@ -86,11 +100,35 @@ class Lead(Record):
     """A union (``associatedCreative``, ``event``, ...): kept as a mapping, members may be added."""
     owner_info: Optional[Dict[str, Any]] = None
     """A union (``sponsoredAccountInfo``, ``organizationInfo``, ...), like ``associatedEntity``."""
+    associated_entity_info: Optional[Dict[str, Any]] = None
+    """A union (``associatedCreative``, ...) of the entity's id and name, when LinkedIn has one."""
 
 
 class LeadPage(Record):
     elements: Optional[List[Lead]] = None
 
 
-decode_lead_page = msgspec.json.Decoder(LeadPage, strict=False).decode
-"""Decodes a body of the responses finder into a ``LeadPage``."""
+_decode_page = msgspec.json.Decoder(LeadPage, strict=False).decode
+_KNOWN_KINDS = (b'"answerDetails":{"textQuestionAnswer"', b'"answerDetails":{"multipleChoiceAnswer"')
+
+
+def decode_lead_page(body: bytes) -> LeadPage:
+    """Decodes a body of the responses finder into a ``LeadPage``, unknown answer kinds kept."""
+    page = _decode_page(body)
+    if body.count(b'"answerDetails":') > sum(body.count(kind) for kind in _KNOWN_KINDS):
+        _keep_unknown_answers(page, body)
+    return page
+
+
+def _keep_unknown_answers(page: LeadPage, body: bytes) -> None:
+    """Sets ``Answer.other`` for every answer whose details are of no known kind."""
+    raw = json.loadb(body).get("elements") or []
+    for lead, element in zip(page.elements or [], raw):
+        answers = (lead.form_response.answers if lead.form_response else None) or []
+        for answer, raw_answer in zip(answers, (element.get("formResponse") or {}).get("answers") or []):
+            details = answer.answer_details
+            if details is None or details.text_question_answer or details.multiple_choice_answer:
+                continue
+            raw_details = raw_answer.get("answerDetails")
+            if raw_details:
+                answer.other = json.dumps(raw_details)

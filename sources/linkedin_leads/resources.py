@@ -20,6 +20,8 @@ from typing import Any, Dict, Iterator, List, Mapping, MutableMapping, Optional,
 import dlt
 import pyarrow as pa
 from dlt.common import logger, pendulum
+from dlt.common.configuration.container import Container
+from dlt.common.pipeline import PipelineContext
 from dlt.common.time import ensure_pendulum_datetime
 from dlt.common.typing import TDataItem
 from dlt.extract.incremental import Incremental, IncrementalResourceWrapper
@@ -65,12 +67,14 @@ def list_lead_forms(
     """Every lead form of every owner, listed concurrently, as one batch (the owners as meta).
 
     With no owner configured, the owners are discovered first. Owners LinkedIn refuses (403)
-    fail the run, or are left out of the meta with a warning if ``skip_inaccessible_owners``.
+    fail the run, or are left out of the meta with a warning if ``skip_inaccessible_owners`` or
+    if they were discovered (LinkedIn lists ad accounts whose leads the member may not read).
     """
     state = dlt.current.source_state()
     catalog.columns.names = state.setdefault("question_columns", {})
     catalog.stored = state.setdefault("form_versions", {})
-    if not owners:  # none configured: every owner the token can read
+    discovered = not owners
+    if discovered:  # none configured: every owner the token can read
         accounts: List[Union[int, str]] = list(discover_accounts(client))
         organizations: List[Union[int, str]] = list(discover_organizations(client))
         logger.info(f"Discovered LinkedIn owners: account_ids={accounts}, organization_ids={organizations}")
@@ -79,7 +83,7 @@ def list_lead_forms(
 
     def listing(owner: Owner) -> Iterator[List[Dict[str, Any]]]:
         params = {"q": "owner", "owner": owner.restli}
-        with access_checked(owner, "lead forms", skip_inaccessible_owners, skipped):
+        with access_checked(owner, "lead forms", skip_inaccessible_owners or discovered, skipped):
             for page in client.get_pages(LEAD_FORMS_PATH, params):
                 yield [lead_form_row(form, catalog.add_listed(form)) for form in page]
 
@@ -89,7 +93,7 @@ def list_lead_forms(
     readable = [owner for owner in owners if owner not in skipped]
     # one batch with every readable owner, even one without forms, so that the transformer
     # reads the leads of each (forms may be deleted while their leads remain)
-    yield DataItemWithMeta(Listed(readable, [o.urn for o in skipped]), forms)
+    yield DataItemWithMeta(Listed(readable, [o.urn for o in skipped], discovered), forms)
 
 
 @dataclass
@@ -99,7 +103,9 @@ class Listed:
     owners: List[Owner]
     """The owners whose forms LinkedIn listed: their leads are read."""
     skipped: List[str]
-    """URNs of owners LinkedIn refused (403) and ``skip_inaccessible_owners`` skipped."""
+    """URNs of owners LinkedIn refused (403), skipped (``skip_inaccessible_owners``, or discovered)."""
+    discovered: bool = False
+    """Whether the owners were discovered (none configured): a refused one is skipped, not fatal."""
 
 
 @contextmanager
@@ -113,7 +119,7 @@ def access_checked(owner: Owner, resource: str, skip: bool, skipped: List[Owner]
         error = LinkedInAccessError(owner.urn, resource, exc)
         if not skip:
             raise error from None
-        logger.warning(f"Skipped {owner.urn}: {error}")
+        logger.warning(f"Skipped {owner.urn} ({resource} refused): {error}")
         skipped.append(owner)
 
 
@@ -204,7 +210,10 @@ def read_leads(
         # lag); a pair read from further back (added later, or stopped by a quota) must pass.
         # Set before the first row is yielded: dlt builds its filter from it then.
         incremental.start_value = from_epoch_ms(min(s.start for s in slices) - 1)  # as asked, below
-    run = Run(by_urn, progress, skip_inaccessible_owners, workers)
+    run = Run(by_urn, progress, skip_inaccessible_owners or listed.discovered, workers)
+    context = Container()[PipelineContext]
+    if context.is_active():  # run by a pipeline, not iterated by hand
+        run.progress_view(context.pipeline().collector, slices)
     run.skipped.update(listed.skipped)
     reader = partial(
         read_slice, client=client, catalog=catalog, limited=TEST_LEAD_FILTER[test_leads], run=run
@@ -274,6 +283,36 @@ class Run:
             self.leads_read.setdefault(urn, {})[lead_type] = 0
         self.slices_read = 0
         self.slices_split = 0
+        self.collector: Any = None
+        self.pairs_left: Dict[Tuple[str, str], int] = {}
+
+    def progress_view(self, collector: Any, slices: List[Slice]) -> None:
+        """Shows the run in dlt's progress collector (``progress=`` of the pipeline): pairs done
+        of all, slices read of all (splits add to it), leads read, and the slice last read."""
+        self.collector = collector
+        self.pairs_left = {piece.pair: 0 for piece in slices}
+        for piece in slices:
+            self.pairs_left[piece.pair] += 1
+        collector.update("LinkedIn pairs done", 0, total=len(self.progress))
+        collector.update("LinkedIn slices read", 0, total=len(slices))
+        collector.update("LinkedIn pairs done", len(self.progress) - len(self.pairs_left))
+
+    def _show(self, item: "SliceEnd", children: int) -> None:
+        collector = self.collector
+        if collector is None:
+            return
+        piece = item.slice
+        collector.update(
+            "LinkedIn slices read",
+            0 if children else 1,
+            inc_total=children - 1 if children else None,
+            message=f"{piece.pair[0]} {piece.pair[1]} {_iso(piece.start)[:10]} to {_iso(piece.end)[:10]}",
+        )
+        if item.leads:
+            collector.update("LinkedIn leads read", item.leads)
+        self.pairs_left[piece.pair] = self.pairs_left.get(piece.pair, 0) + children - 1
+        if self.pairs_left[piece.pair] <= 0:
+            collector.update("LinkedIn pairs done", 1)
 
     def should_read(self, piece: Slice) -> bool:
         """Whether a slice about to start is still wanted (asked by the workers)."""
@@ -289,6 +328,11 @@ class Run:
         Raises:
             LinkedInLeadsError: For errors no later run can get past by itself.
         """
+        children = self._end(item, pool)
+        self._show(item, len(children))
+        return children
+
+    def _end(self, item: SliceEnd, pool: "StreamPool[Any]") -> List[Slice]:
         piece, error = item.slice, item.error
         self.pending.pop(piece, None)
         urn, lead_type = piece.pair
@@ -324,7 +368,7 @@ class Run:
             if not self.skip:
                 raise access from None
             if urn not in self.skipped:
-                logger.warning(f"Skipped {urn}: {access}")
+                logger.warning(f"Skipped {urn} (leads refused): {access}")
             self.skipped.add(urn)
             self.cancelled.update((urn, t) for t in owner.lead_types)
             return []

@@ -20,7 +20,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Mapping, MutableMapping, Optional, Sequence, Set, Tuple
 
 import pyarrow as pa
+from dlt.common.data_types.typing import TDataType
 from dlt.common.json import json
+from dlt.common.schema.typing import TTableSchemaColumns
 
 from .records import Lead
 
@@ -48,8 +50,10 @@ LEAD_COLUMNS: Dict[str, pa.DataType] = {
     "campaign_id": pa.int64(),
     "campaign_name": pa.string(),
     "creative_id": pa.int64(),
+    "creative_name": pa.string(),
     "event_id": pa.int64(),
     "associated_entity": pa.string(),
+    "associated_entity_info": pa.string(),
 }
 """The lead row's own columns; question and hidden-field columns come after them."""
 
@@ -136,6 +140,34 @@ def localized(value: Any, locale: str) -> Optional[str]:
     for text in texts.values():
         return str(text)
     return None
+
+
+def text_value(value: Any, locale: str = "en_US") -> Optional[str]:
+    """Text for a text column, whatever LinkedIn sent: never fails on an unexpected type.
+
+    A string as is; a decoration's ``localizedName``, or a MultiLocaleString's text in
+    ``locale`` (else its preferred locale, else its first); anything else as JSON text.
+    """
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, Mapping):
+        if isinstance(value.get("localizedName"), str):
+            return str(value["localizedName"])
+        texts = value.get("localized")
+        if isinstance(texts, Mapping) and texts:
+            preferred = value.get("preferredLocale") or {}
+            fallback = f"{preferred.get('language')}_{preferred.get('country')}"
+            text = texts.get(locale, texts.get(fallback, next(iter(texts.values()))))
+            return text if type(text) is str else json.dumps(text)
+    return json.dumps(value)
+
+
+def entity_name(info: Any, locale: str) -> Optional[str]:
+    """The name of a ``*Info`` decoration's member: ``localizedName``, else ``name`` as text."""
+    if type(info) is not dict:
+        return None
+    name = info.get("localizedName")
+    return name if type(name) is str else text_value(info.get("name"), locale)
 
 
 def form_locale(form: Mapping[str, Any]) -> str:
@@ -434,22 +466,41 @@ class LeadTableBuilder:
         fixed["submitted_at"].append(lead.submitted_at)  # epoch ms; converted per column
         fixed["test_lead"].append(bool(lead.test_lead))
         fixed["lead_type"].append(lead.lead_type)
+        locale = form.locale if form else "en_US"
         info = owner_info.get("sponsoredAccountInfo") or owner_info.get("organizationInfo")
         if info is None and owner_info:  # another union member: take the first with a name
             info = next((v for v in owner_info.values() if type(v) is dict), None)
-        fixed["owner_name"].append(info.get("name") if type(info) is dict else None)
+        fixed["owner_name"].append(entity_name(info, locale))
         fixed["form_id"].append(form_id)
         fixed["form_version"].append(version)
         fixed["form_name"].append(form.name if form else None)
         fixed["form_locale"].append(form.locale if form else None)
-        fixed["submitter"].append(lead.submitter)
+        submitter = lead.submitter
+        fixed["submitter"].append(submitter if type(submitter) is str else text_value(submitter))
         campaign = (metadata.campaign if metadata else None) or (campaign_info.id if campaign_info else None)
         fixed["campaign_id"].append(ids[campaign] if campaign in ids else urn_id(campaign, ids))
-        fixed["campaign_name"].append(campaign_info.name if campaign_info else None)
+        campaign_name = campaign_info.name if campaign_info else None
+        fixed["campaign_name"].append(
+            campaign_name
+            if campaign_name is None or type(campaign_name) is str
+            else text_value(campaign_name, locale)
+        )
         creative = entity.get("associatedCreative") or entity.get("sponsoredCreative")
         fixed["creative_id"].append(ids[creative] if creative in ids else urn_id(creative, ids))
         fixed["event_id"].append(urn_id(entity.get("event"), ids) if entity else None)
-        fixed["associated_entity"].append(next(iter(entity.values()), None) if entity else None)
+        fixed["associated_entity"].append(text_value(next(iter(entity.values()), None)) if entity else None)
+        entity_info = lead.associated_entity_info
+        if entity_info:
+            # the creative's (or another entity's) decoration: its name, else the decoration as JSON
+            member = next(iter(entity_info.values()), None)
+            creative_name = entity_name(member, locale)
+            fixed["creative_name"].append(creative_name)
+            fixed["associated_entity_info"].append(
+                None if creative_name is not None else json.dumps(entity_info)
+            )
+        else:
+            fixed["creative_name"].append(None)
+            fixed["associated_entity_info"].append(None)
 
         if form is None:
             row: Dict[str, Optional[str]] = {}
@@ -473,7 +524,9 @@ class LeadTableBuilder:
             choice = details.multiple_choice_answer if details else None
             if choice is None:
                 text_answer = details.text_question_answer if details else None
-                text = text_answer.answer if text_answer else None
+                text = text_answer.answer if text_answer else answer.other  # other: an unknown kind, as JSON
+                if text is not None and type(text) is not str:
+                    text = text_value(text)
                 option_ids_json.append(None)
                 labels_json.append(None)
             else:
@@ -595,25 +648,23 @@ def _array(column: Any, data_type: pa.DataType) -> Any:
     return column if isinstance(column, pa.Array) else pa.array(column, data_type)
 
 
-FORM_COLUMNS: Dict[str, Dict[str, Any]] = {
-    name: {"data_type": data_type}
-    for name, data_type in {
-        "id": "bigint",
-        "name": "text",
-        "state": "text",
-        "version_id": "bigint",
-        "locale": "text",
-        "created": "timestamp",
-        "last_modified": "timestamp",
-        "owner_type": "text",
-        "owner_id": "bigint",
-        "headline": "text",
-        "description": "text",
-        "privacy_policy_url": "text",
-        "legal_disclaimer": "text",
-        "review_status": "text",
-    }.items()
+_FORM_COLUMN_TYPES: Dict[str, TDataType] = {
+    "id": "bigint",
+    "name": "text",
+    "state": "text",
+    "version_id": "bigint",
+    "locale": "text",
+    "created": "timestamp",
+    "last_modified": "timestamp",
+    "owner_type": "text",
+    "owner_id": "bigint",
+    "headline": "text",
+    "description": "text",
+    "privacy_policy_url": "text",
+    "legal_disclaimer": "text",
+    "review_status": "text",
 }
+FORM_COLUMNS: TTableSchemaColumns = {name: {"data_type": t} for name, t in _FORM_COLUMN_TYPES.items()}
 """Column types of ``lead_forms``, so columns LinkedIn leaves empty still get created."""
 
 

@@ -51,11 +51,11 @@ EXPIRED_ACCESS_TOKEN = "EXPIRED_ACCESS_TOKEN"
 
 LEAD_FIELDS = (
     "id,owner,leadType,versionedLeadGenFormUrn,submittedAt,testLead,formResponse,submitter,"
-    "leadMetadata,associatedEntity,ownerInfo,leadMetadataInfo"
+    "leadMetadata,associatedEntity,ownerInfo,leadMetadataInfo,associatedEntityInfo"
 )
 """The ``fields`` projection of the responses finder: the lead and the ``*Info`` decorations
-that carry names (owner, campaign), in the same call. ``associatedEntityInfo`` is not asked
-for: it repeats the creative's id, which ``associatedEntity`` already gives."""
+that carry names (owner, campaign, creative), in the same call. LinkedIn's Lead Sync guide
+says the creative's id and name come back with ``associatedEntityInfo``."""
 
 FORM_VERSION_FIELDS = "versionedLeadGenFormUrn,form:(hiddenFields,creationLocale,name,id,content)"
 """The projection that returns, with a lead, the form version it was submitted on.

@@ -81,6 +81,7 @@ class Token:
 
 
 def _error(status: int, code: str, message: str, service_code: Optional[int] = None) -> Dict[str, Any]:
+    """LinkedIn's error body; ``LinkedInEmulator.error_codes`` may drop its ``code`` when sent."""
     body: Dict[str, Any] = {"status": status, "code": code, "message": message}
     if service_code is not None:
         body["serviceErrorCode"] = service_code
@@ -120,6 +121,15 @@ class LinkedInEmulator:
             Rest.li finders do (LinkedIn documents none for the lead finders).
         daily_quota: Calls allowed per day and endpoint (e.g. ``{"leadFormResponses": 25}``);
             beyond it, LinkedIn's 429 ``DAY limit`` until ``new_day()``.
+        name_shape: How the ``*Info`` decorations carry names: ``string`` (``name`` is text),
+            ``multilocale`` (``name`` a MultiLocaleString, ``localizedName`` the text, as in
+            LinkedIn's organization decorations) or ``multilocale_only`` (no ``localizedName``).
+        error_codes: Whether error bodies carry LinkedIn's ``code``; LinkedIn's error-handling
+            page shows bodies of ``status``, ``serviceErrorCode`` and ``message`` only.
+        entity_names: Whether ``associatedEntityInfo`` carries the creative's ``name`` (as the
+            Lead Sync guide's examples show) or its ``id`` only.
+        unknown_answer_kind: Every fifth lead answers its first text question with an answer
+            kind no client knows yet (``dateQuestionAnswer``).
     """
 
     def __init__(
@@ -139,6 +149,10 @@ class LinkedInEmulator:
         latency: float = 0.0,
         max_offset: Optional[int] = None,
         daily_quota: Optional[Dict[str, int]] = None,
+        name_shape: str = "string",
+        error_codes: bool = True,
+        entity_names: bool = True,
+        unknown_answer_kind: bool = False,
     ) -> None:
         self.data = data or Dataset()
         self.now_ms: Callable[[], int] = now or (lambda: int(time.time() * 1000))
@@ -154,6 +168,16 @@ class LinkedInEmulator:
         self.daily_quota: Dict[str, int] = dict(daily_quota or {})
         self.calls_today: Dict[str, int] = {}
         """Calls per endpoint since the last ``new_day()``, for ``daily_quota``."""
+        self.name_shape = name_shape
+        self.error_codes = error_codes
+        self.entity_names = entity_names
+        self.leads_refused: Set[str] = set()
+        """Owner URNs whose forms list but whose leads are refused (403): an ad account the
+        member sees without a role on its company page."""
+        for number, lead in enumerate(self.data.leads):
+            lead.decorations = None  # made anew in this emulator's name shapes
+            if unknown_answer_kind and number % 5 == 0:
+                with_unknown_answer_kind(lead)
         self.extra_accounts: List[int] = []
         """Ad accounts the token can read beyond those with forms (discovery)."""
         self.test_accounts: Set[int] = set()
@@ -388,7 +412,8 @@ class LinkedInEmulator:
         number = urn[len(prefix[kind]) :]
         if not number.isdigit():
             raise _illegal(f"Invalid owner URN {urn!r}")
-        if urn in self.denied.get(member, set()):
+        refused = resource == "leadFormResponses" and urn in self.leads_refused
+        if urn in self.denied.get(member, set()) or refused:
             raise ApiError(
                 403,
                 _error(
@@ -582,7 +607,7 @@ class LinkedInEmulator:
         if lead.decorations is None:
             lead.decorations = {
                 name: b',"' + name.encode() + b'":' + json.dumps(value, ensure_ascii=False).encode()
-                for name, value in decorations(lead).items()
+                for name, value in decorations(lead, self.name_shape, self.entity_names).items()
                 if value is not None
             }
         parts.extend(part for name, part in lead.decorations.items() if name in projection)
@@ -625,20 +650,33 @@ class LinkedInEmulator:
         }
 
 
-def decorations(lead: Lead) -> Dict[str, Any]:
+def named(text: str, shape: str) -> Dict[str, Any]:
+    """A decoration's name fields in the chosen shape (see ``LinkedInEmulator``'s ``name_shape``)."""
+    if shape == "string":
+        return {"name": text}
+    multilocale = {"localized": {"en_US": text}, "preferredLocale": {"country": "US", "language": "en"}}
+    return (
+        {"name": multilocale} if shape == "multilocale_only" else {"name": multilocale, "localizedName": text}
+    )
+
+
+def decorations(lead: Lead, name_shape: str = "string", entity_names: bool = True) -> Dict[str, Any]:
     """The ``*Info`` decorations LinkedIn adds to a lead when they are projected."""
     entity = lead.entity
     campaign = (entity.get("leadMetadata") or {}).get("sponsoredLeadMetadata", {}).get("campaign")
     creative = (entity.get("associatedEntity") or {}).get("associatedCreative")
     info_key = "sponsoredAccountInfo" if lead.owner_kind == "sponsoredAccount" else "organizationInfo"
+    creative_info: Dict[str, Any] = {"id": creative}
+    if creative and entity_names:
+        creative_info.update(named(creative_name(creative), name_shape))
     return {
-        "ownerInfo": {info_key: {"name": f"Owner {lead.owner_id}"}},
+        "ownerInfo": {info_key: named(f"Owner {lead.owner_id}", name_shape)},
         "leadMetadataInfo": (
             {
                 "sponsoredLeadMetadataInfo": {
                     "campaign": {
                         "id": campaign,
-                        "name": f"Campaign {campaign.rsplit(':', 1)[1]} – “Q3”, (EU)",
+                        **named(f"Campaign {campaign.rsplit(':', 1)[1]} – “Q3”, (EU)", name_shape),
                         "type": "SPONSORED_UPDATES",
                     }
                 }
@@ -646,8 +684,28 @@ def decorations(lead: Lead) -> Dict[str, Any]:
             if campaign
             else None
         ),
-        "associatedEntityInfo": {"associatedCreative": {"id": creative}} if creative else None,
+        "associatedEntityInfo": {"associatedCreative": creative_info} if creative else None,
     }
+
+
+def creative_name(urn: str) -> str:
+    """The name the emulator gives a creative."""
+    return f"Creative {urn.rsplit(':', 1)[1]} (carousel, “EU”)"
+
+
+UNKNOWN_ANSWER_KIND = "dateQuestionAnswer"
+UNKNOWN_ANSWER = {"answer": {"year": 2026, "month": 11, "day": 30}}
+
+
+def with_unknown_answer_kind(lead: Lead) -> None:
+    """Turns the lead's first text answer into an answer kind no client knows yet."""
+    for answer in lead.entity["formResponse"]["answers"]:
+        if "textQuestionAnswer" in answer["answerDetails"]:
+            answer["answerDetails"] = {
+                UNKNOWN_ANSWER_KIND: {"answer": {"year": 2026, "month": 11, "day": 30}}
+            }
+            lead._json = None
+            return
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -690,7 +748,10 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 status, body = answer()
             except ApiError as exc:
-                status, body = exc.status, json.dumps(exc.body).encode()
+                error = (
+                    exc.body if emulator.error_codes else {k: v for k, v in exc.body.items() if k != "code"}
+                )
+                status, body = exc.status, json.dumps(error).encode()
             if fault and fault.action == "truncate" and status == 200:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
