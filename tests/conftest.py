@@ -13,6 +13,16 @@ from linkedin_leads.emulator import Dataset, Lead, LinkedInEmulator, generate
 
 NOW_MS = int(time.time() * 1000)
 
+DAILY_QUOTA_BODY = {
+    "status": 429,
+    "serviceErrorCode": 101,
+    "code": "TOO_MANY_REQUESTS",
+    "message": (
+        "Resource level throttle APPLICATION_AND_MEMBER DAY limit for calls to this resource is reached."
+    ),
+}
+"""LinkedIn's 429 for a used-up daily quota (as observed in a public client's fixtures)."""
+
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

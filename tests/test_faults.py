@@ -13,17 +13,9 @@ from linkedin_leads import LinkedInAccessError, LinkedInAPIError, LinkedInAuthEr
 from linkedin_leads.emulator import Fault, LinkedInEmulator
 from linkedin_leads.emulator.data import DAY_MS
 
-from .conftest import every_lead_once, lead_ids, make_source, oauth
+from .conftest import DAILY_QUOTA_BODY, every_lead_once, lead_ids, make_source, oauth
 
 MakePipeline = Callable[..., dlt.Pipeline]
-DAILY = {
-    "status": 429,
-    "serviceErrorCode": 101,
-    "code": "TOO_MANY_REQUESTS",
-    "message": (
-        "Resource level throttle APPLICATION_AND_MEMBER DAY limit for calls to this resource is reached."
-    ),
-}
 
 
 def cursor(pipeline: dlt.Pipeline) -> Optional[Any]:
@@ -169,7 +161,7 @@ def test_daily_quota_is_retried_a_bounded_number_of_times_then_the_run_stops(
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator, lookback_hours=0))
     loaded = lead_ids(pipeline)
-    fault = emulator.inject(Fault(path="leadFormResponses", status=429, body=DAILY, times=1000))
+    fault = emulator.inject(Fault(path="leadFormResponses", status=429, body=DAILY_QUOTA_BODY, times=1000))
     emulator.reset_log()
     started = time.perf_counter()
     pipeline.run(make_source(emulator, lookback_hours=0, concurrency=1))

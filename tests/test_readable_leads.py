@@ -160,6 +160,17 @@ def test_consents_hidden_fields_and_attribution(
     assert events > 0
 
 
+def test_an_organization_only_data_set_loads(make_pipeline: MakePipeline) -> None:
+    """The emulator once made event ids above 2**63 when the first form (id above 2**53) was an
+    organization's: its event leads could not be stored in a 64-bit column."""
+    data = generate(NOW_MS, accounts=0, organizations=1, forms_per_owner=2, leads=120)
+    with LinkedInEmulator(data) as emulator:
+        pipeline = run(emulator, make_pipeline)
+        every_lead_once(pipeline, emulator)
+        events = sql(pipeline, "SELECT event_id FROM lead_form_responses WHERE lead_type = 'EVENT'")
+        assert events and all(2**62 < e[0] < 2**63 for e in events)
+
+
 def test_organic_leads_and_their_forms(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
     pipeline = run(emulator, make_pipeline)
     organization = emulator.data.organizations[0]

@@ -16,18 +16,9 @@ from linkedin_leads.emulator import Dataset, Fault, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS
 from linkedin_leads.rows import from_epoch_ms
 
-from .conftest import NOW_MS, every_lead_once, lead_ids, make_source, sql
+from .conftest import DAILY_QUOTA_BODY, NOW_MS, every_lead_once, lead_ids, make_source, newest_by_pair, sql
 
 MakePipeline = Callable[..., dlt.Pipeline]
-
-DAILY = {
-    "status": 429,
-    "serviceErrorCode": 101,
-    "code": "TOO_MANY_REQUESTS",
-    "message": (
-        "Resource level throttle APPLICATION_AND_MEMBER DAY limit for calls to this resource is reached."
-    ),
-}
 
 
 def metrics(pipeline: dlt.Pipeline) -> Dict[str, Any]:
@@ -113,7 +104,7 @@ def test_a_daily_quota_message_that_clears_after_two_tries(
     emulator: LinkedInEmulator, make_pipeline: MakePipeline
 ) -> None:
     """LinkedIn's message text is no promise: a DAY-limit 429 is retried like any 429."""
-    fault = emulator.inject(Fault(path="leadFormResponses", status=429, body=DAILY, times=2))
+    fault = emulator.inject(Fault(path="leadFormResponses", status=429, body=DAILY_QUOTA_BODY, times=2))
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator))
     assert fault.times == 0
@@ -124,7 +115,10 @@ def test_a_daily_quota_message_that_clears_after_two_tries(
 def test_a_persisting_quota_keeps_what_was_read_and_the_next_run_continues(
     emulator: LinkedInEmulator, make_pipeline: MakePipeline, dlt_log: List[str]
 ) -> None:
-    fault = emulator.inject(Fault(path="leadFormResponses", status=429, body=DAILY, times=10_000, after=12))
+    # 40 calls first: the queries cut at their first page and the form-version look-ups come first
+    fault = emulator.inject(
+        Fault(path="leadFormResponses", status=429, body=DAILY_QUOTA_BODY, times=10_000, after=40)
+    )
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator, page_size=20))  # no exception: the run ends, partly read
     read = count_leads(pipeline)
@@ -283,21 +277,13 @@ def test_late_leads_of_every_pair_are_loaded_once(
     pipeline.run(make_source(emulator))
     rng = random.Random(12)
     late = []
-    for (owner_id, lead_type), newest in _newest(emulator).items():
+    for (owner_id, lead_type), newest in newest_by_pair(emulator.visible_leads()).items():
         form = next(f for f in emulator.data.forms.values() if f.owner_id == owner_id)
         late.append(emulator.data.make_lead(form.id, newest - 3_600_000, rng, lead_type=lead_type))
     emulator.add_leads(late)
     pipeline.run(make_source(emulator))
     assert len(late) == 5
     every_lead_once(pipeline, emulator)
-
-
-def _newest(emulator: LinkedInEmulator) -> Dict[Any, int]:
-    newest: Dict[Any, int] = {}
-    for lead in emulator.visible_leads():
-        key = (lead.owner_id, lead.lead_type)
-        newest[key] = max(newest.get(key, 0), lead.submitted_at)
-    return newest
 
 
 def test_the_window_ends_when_the_extract_runs(

@@ -97,8 +97,8 @@ def test_a_run_stopped_by_the_daily_quota_loads_what_it_read_and_fails_its_check
 
     data = generate(int(time.time() * 1000), accounts=2, organizations=0, leads=600)
     database = tmp_path / "airflow_quota.duckdb"
-    # 2 accounts x 13 slices of a year need some 52 calls: 20 a day stop the first run part-way
-    with LinkedInEmulator(data, daily_quota={"leadFormResponses": 20}) as emulator:
+    # 600 leads in pages of 50, cut into slices of 30 days at most, need more than 30 calls a day
+    with LinkedInEmulator(data, daily_quota={"leadFormResponses": 30}) as emulator:
         monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__BASE_URL", emulator.base_url)
         monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__CREDENTIALS__ACCESS_TOKEN", "test-access-token")
         monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__PAGE_SIZE", "50")

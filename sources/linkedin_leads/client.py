@@ -5,10 +5,11 @@ retries 5xx, throttling (every 429, daily-quota messages included: LinkedIn's te
 promise), connection errors, truncated bodies and timeouts with exponential backoff and
 honours ``Retry-After`` (``[runtime] request_max_attempts``, ``request_timeout``,
 ``request_backoff_factor``, ``request_max_retry_delay``). This module adds what is
-LinkedIn-specific: the Rest.li query string, the three required headers, one token refresh
-on ``EXPIRED_ACCESS_TOKEN``, a fallback when the pinned ``LinkedIn-Version`` is sunset, a
-smaller ``count`` when LinkedIn refuses one as too large, a named error when it refuses an
-offset, and errors that say what went wrong without ever quoting a secret.
+LinkedIn-specific: the Rest.li query string, the three required headers, a new access token
+on a 401 (read by status and ``serviceErrorCode``, not only by ``code``), a fallback when the
+pinned ``LinkedIn-Version`` is sunset, a smaller ``count`` when LinkedIn refuses one as too
+large, a named error when it refuses an offset, and errors that say what went wrong without
+ever quoting a secret.
 """
 
 import threading

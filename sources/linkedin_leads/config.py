@@ -274,10 +274,10 @@ def check_lookback(value: float) -> float:
 
 
 def check_concurrency(value: int) -> int:
-    """Validates ``concurrency``: 1 to 32 owners at once."""
+    """Validates ``concurrency``: 1 to 32 queries (time slices) at once."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONCURRENCY:
         raise LinkedInConfigError(
-            "concurrency", value, f"use a whole number of owners read at once, from 1 to {MAX_CONCURRENCY}."
+            "concurrency", value, f"use a whole number of queries read at once, from 1 to {MAX_CONCURRENCY}."
         )
     return value
 

@@ -219,16 +219,19 @@ def read_leads(
         read_slice, client=client, catalog=catalog, limited=TEST_LEAD_FILTER[test_leads], run=run
     )
     with StreamPool[Any](workers) as pool:
-        for piece in slices:
+
+        def submit(piece: Slice) -> None:
             run.pending[piece] = None
             pool.submit(partial(reader, piece))
+
+        for piece in slices:
+            submit(piece)
         for item in pool:
             if not isinstance(item, SliceEnd):
                 yield item
                 continue
-            for child in run.end(item, pool):
-                run.pending[child] = None
-                pool.submit(partial(reader, child))
+            for child in run.end(item, pool):  # a slice cut in smaller ones
+                submit(child)
     # Arrow's allocator (mimalloc) keeps, per thread, the tables other threads freed: some
     # 100 MB after a backfill, which the load step (DuckDB has its own allocator) adds to
     pa.default_memory_pool().release_unused()

@@ -217,7 +217,8 @@ def lead_entity(lead: Lead, form: LeadForm, rng: random.Random) -> Dict[str, Any
             "associatedCreative": f"urn:li:sponsoredCreative:{campaign * 10 + rng.randint(0, 3)}"
         }
     elif lead.lead_type == "EVENT":
-        entity["associatedEntity"] = {"event": f"urn:li:event:{7_200_000_000_000_000_000 + form.id}"}
+        # above 2**62 like LinkedIn's event ids, and below 2**63 whatever the form's id
+        entity["associatedEntity"] = {"event": f"urn:li:event:{7_200_000_000_000_000_000 + form.id % 10**9}"}
     return entity
 
 
