@@ -11,6 +11,7 @@ reading what it cannot read, keeps everything it read, and says what is left: in
 the extract metrics and in the resource state (``last_run``). The next run continues there.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -218,7 +219,7 @@ def read_leads(
     reader = partial(
         read_slice, client=client, catalog=catalog, limited=TEST_LEAD_FILTER[test_leads], run=run
     )
-    with StreamPool[Any](workers) as pool:
+    with run.builders, StreamPool[Any](workers) as pool:
 
         def submit(piece: Slice) -> None:
             run.pending[piece] = None
@@ -255,6 +256,8 @@ def read_leads(
 
 
 THROTTLED = ("daily_quota", "throttled")
+TABLE_BUILDERS = 2
+"""Threads that build the Arrow tables of every reader's pages."""
 
 
 class Run:
@@ -288,6 +291,13 @@ class Run:
         self.slices_split = 0
         self.collector: Any = None
         self.pairs_left: Dict[Tuple[str, str], int] = {}
+        self.builders = ThreadPoolExecutor(
+            max_workers=TABLE_BUILDERS, thread_name_prefix="linkedin_leads_tables"
+        )
+        """Where the readers' pages become Arrow tables. Arrow's allocator keeps a heap per thread
+        that allocates: building in two threads rather than in every reader took the source's
+        peak from about 420 MB to 341 MB with ten readers (100k leads, ``bench/README.md``), at
+        no cost in speed (the work holds the GIL either way)."""
 
     def progress_view(self, collector: Any, slices: List[Slice]) -> None:
         """Shows the run in dlt's progress collector (``progress=`` of the pipeline): pairs done
@@ -466,7 +476,8 @@ def read_slice(
             if number == 0 and full and run.should_split(piece):
                 yield SliceEnd(piece, 0, None, split=len(page))
                 return
-            built = page_tables(LeadTableBuilder(catalog, owner.kind, owner.id, fetch), page, limited)
+            builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch)
+            built = run.builders.submit(page_tables, builder, page, limited).result()
             if built is None:
                 continue
             tables, count, page_newest = built
