@@ -39,7 +39,7 @@ except ImportError:  # Airflow 2
     from airflow.models import Variable  # type: ignore[no-redef]
     from airflow.operators.python import PythonOperator  # type: ignore[no-redef]
 
-from linkedin_leads import linkedin_leads, work_left
+from linkedin_leads import left_line, linkedin_leads, work_left
 
 DESTINATION = os.environ.get("LINKEDIN_LEADS_DESTINATION", "duckdb")
 """The dlt destination to load into; its credentials come from `dlt_secrets_toml` as usual."""
@@ -75,9 +75,7 @@ def fail_if_work_left(pipeline_name: str) -> None:
     pipeline.sync_destination()
     left = work_left(pipeline)
     if left:
-        spans = "; ".join(
-            f"{x['owner']} {x['lead_type']} {x['start']} to {x['end']} ({x['reason']})" for x in left
-        )
+        spans = "; ".join(left_line(x) for x in left)
         raise AirflowFailException(
             f"{pipeline_name}: the run loaded what it read, but LinkedIn stopped it before: {spans}. "
             "The next run continues there."

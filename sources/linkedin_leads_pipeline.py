@@ -23,7 +23,13 @@ from dlt.common.pipeline import LoadInfo
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from linkedin_leads import LinkedInConfigError, LinkedInLeadsError, LinkedInOAuthCredentials, linkedin_leads
+from linkedin_leads import (
+    LinkedInConfigError,
+    LinkedInLeadsError,
+    LinkedInOAuthCredentials,
+    left_line,
+    linkedin_leads,
+)
 
 MISSING_CONFIG_HELP = """\
 linkedin_leads is not configured: {missing}.
@@ -112,9 +118,7 @@ def summary(pipeline: dlt.Pipeline, load_info: LoadInfo, metrics: Dict[str, Any]
     left = metrics.get("left") or []
     if left:
         lines.append("NOT READ YET (the next run continues here):")
-        lines += [
-            f"  {x['owner']} {x['lead_type']}: {x['start']} to {x['end']} ({x['reason']})" for x in left
-        ]
+        lines += [f"  {left_line(x)}" for x in left]
         stopped = metrics.get("stopped") or {}
         if stopped.get("resets_at"):
             lines.append(f"  LinkedIn's daily quota resets at {stopped['resets_at']}.")

@@ -31,7 +31,7 @@ from .exceptions import (
     LinkedInLeadsError,
     LinkedInQuotaError,
 )
-from .resources import check_meta, list_lead_forms, read_leads, work_left
+from .resources import check_meta, left_line, list_lead_forms, read_leads, work_left
 from .rows import FORM_COLUMNS, FormCatalog, QuestionColumns
 from .settings import (
     DEFAULT_API_VERSION,
@@ -50,6 +50,7 @@ __all__ = [
     "LinkedInLeadsError",
     "LinkedInOAuthCredentials",
     "LinkedInQuotaError",
+    "left_line",
     "linkedin_leads",
     "work_left",
 ]

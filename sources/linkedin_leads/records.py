@@ -66,11 +66,6 @@ class LeadMetadata(Record):
     sponsored_lead_metadata: Optional[SponsoredLeadMetadata] = None
 
 
-class EntityInfo(Record):
-    id: Any = None
-    name: Any = None
-
-
 class CampaignInfo(Record):
     id: Any = None
     name: Any = None

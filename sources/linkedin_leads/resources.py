@@ -434,9 +434,7 @@ class Run:
             "LinkedIn leads were not all read: everything read so far is kept and loaded, and the "
             "next run continues with what is left:"
         ]
-        lines += [
-            f"  {x['owner']} {x['lead_type']}: {x['start']} to {x['end']} ({x['reason']})" for x in left
-        ]
+        lines += [f"  {left_line(x)}" for x in left]
         if stopped.get("reason") == "daily_quota":
             lines.append(f"LinkedIn's daily quota is used up; it resets at {stopped['resets_at']}.")
         elif stopped.get("message"):
@@ -561,6 +559,11 @@ def current_incremental() -> Optional[Incremental[Any]]:
     """
     step: Any = dlt.current.resource().incremental
     return step.incremental if isinstance(step, IncrementalResourceWrapper) else step
+
+
+def left_line(item: Mapping[str, Any]) -> str:
+    """One item of ``work_left`` (or of the metrics' ``left``) as a line a person reads."""
+    return f"{item['owner']} {item['lead_type']}: {item['start']} to {item['end']} ({item['reason']})"
 
 
 def work_left(pipeline: Any) -> List[Dict[str, Any]]:
