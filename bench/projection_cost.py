@@ -23,9 +23,10 @@ from run import emulator  # noqa: E402
 
 from linkedin_leads import LinkedInAccessTokenCredentials  # noqa: E402
 from linkedin_leads.client import LinkedInClient  # noqa: E402
+from linkedin_leads.forms import FormCatalog, QuestionColumns  # noqa: E402
+from linkedin_leads.lead_tables import LeadTableBuilder  # noqa: E402
 from linkedin_leads.restli import Raw  # noqa: E402
-from linkedin_leads.rows import FormCatalog, LeadTableBuilder, QuestionColumns  # noqa: E402
-from linkedin_leads.settings import LEAD_FIELDS, LEAD_FORM_RESPONSES_PATH  # noqa: E402
+from linkedin_leads.settings import LEAD_FIELDS  # noqa: E402
 
 
 def read(client: LinkedInClient, account: int, fields: str, catalog: FormCatalog) -> int:
@@ -38,7 +39,7 @@ def read(client: LinkedInClient, account: int, fields: str, catalog: FormCatalog
         ("fields", Raw(fields)),
     ]
     leads = 0
-    for page in client.get_lead_pages(LEAD_FORM_RESPONSES_PATH, params):
+    for page in client.get_leads(params):
         builder = LeadTableBuilder(catalog, "sponsoredAccount", account)
         for lead in page:
             builder.add(lead)

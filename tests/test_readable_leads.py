@@ -10,7 +10,8 @@ import pytest
 
 from linkedin_leads.emulator import Dataset, Lead, LeadForm, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS, choice_question, form_versions, text_question
-from linkedin_leads.rows import QuestionColumns, from_epoch_ms
+from linkedin_leads.forms import QuestionColumns
+from linkedin_leads.values import from_epoch_ms
 
 from .conftest import NOW_MS, every_lead_once, lead_ids, make_source, sql
 

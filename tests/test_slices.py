@@ -14,7 +14,7 @@ import pytest
 
 from linkedin_leads.emulator import Dataset, Fault, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS
-from linkedin_leads.rows import from_epoch_ms
+from linkedin_leads.values import from_epoch_ms
 
 from .conftest import DAILY_QUOTA_BODY, NOW_MS, every_lead_once, lead_ids, make_source, newest_by_pair, sql
 

@@ -10,7 +10,7 @@ import pytest
 
 from linkedin_leads.emulator import Dataset, Fault, Lead, LeadForm, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS, form_versions
-from linkedin_leads.rows import from_epoch_ms
+from linkedin_leads.values import from_epoch_ms
 
 from .conftest import (
     NOW_MS,

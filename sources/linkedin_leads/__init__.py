@@ -10,6 +10,7 @@ from dlt.sources import DltResource
 
 from .auth import LinkedInAccessTokenCredentials, LinkedInCredentials, LinkedInOAuthCredentials
 from .client import LinkedInClient
+from .columns import FORM_COLUMNS
 from .config import (
     IdsSetting,
     LeadTypesSetting,
@@ -20,8 +21,8 @@ from .config import (
     check_lookback,
     check_page_size,
     check_test_leads,
+    configured_owners,
     parse_start_date,
-    plan_owners,
 )
 from .exceptions import (
     LinkedInAccessError,
@@ -31,8 +32,9 @@ from .exceptions import (
     LinkedInLeadsError,
     LinkedInQuotaError,
 )
-from .resources import check_meta, left_line, list_lead_forms, read_leads, work_left
-from .rows import FORM_COLUMNS, FormCatalog, QuestionColumns
+from .forms import FormCatalog, QuestionColumns
+from .resources import check_meta, list_lead_forms, read_leads
+from .runs import left_line, work_left
 from .settings import (
     DEFAULT_API_VERSION,
     DEFAULT_BASE_URL,
@@ -104,7 +106,7 @@ def linkedin_leads(
         Sequence[DltResource]: ``lead_forms`` and ``lead_form_responses``; the latter
         also fills ``lead_form_responses__answers`` and ``lead_form_responses__consents``.
     """
-    owners = plan_owners(account_ids, organization_ids, lead_types)  # none: discovered
+    owners = configured_owners(account_ids, organization_ids, lead_types)  # none: discovered
     initial_value = parse_start_date(start_date, datetime.now(timezone.utc))
     test_mode = check_test_leads(test_leads)
     lookback = check_lookback(lookback_hours)

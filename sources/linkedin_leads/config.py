@@ -6,15 +6,16 @@ Every error names the setting, the value and the fix (``LinkedInConfigError``).
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable, List, Optional, Tuple, Union
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable, List, Literal, Optional, Tuple, Union, cast
 
 import dlt
 from dlt.common import logger
+from dlt.common.configuration.exceptions import ConfigurationException
+from dlt.common.time import ensure_pendulum_datetime
 
 from .auth import LinkedInAccessTokenCredentials, LinkedInOAuthCredentials
 from .exceptions import LinkedInConfigError
-from .restli import urn
 from .settings import (
     LEAD_TYPES_BY_OWNER,
     MAX_CONCURRENCY,
@@ -25,13 +26,16 @@ from .settings import (
     SPONSORED_ACCOUNT,
     TEST_LEADS_MODES,
 )
+from .urns import parse_urn, urn
 
 # str first: dlt hands values from TOML and environment variables over as strings
 # (a TOML list arrives as its JSON text), which _split parses
 IdsSetting = Optional[Union[str, int, List[Union[int, str]]]]
 LeadTypesSetting = Optional[Union[str, List[str]]]
+TestLeads = Literal["include", "exclude", "only"]
+"""``test_leads`` once checked. The source's argument stays ``str``: dlt would refuse any
+other value of a ``Literal`` setting (``Exclude`` too) with an error that does not quote it."""
 
-_URN = re.compile(r"^urn:li:(\w+):(\d+)$")
 _VERSION = re.compile(r"^(\d{4})(\d{2})(\.\d{2})?$")
 
 
@@ -88,21 +92,21 @@ def parse_ids(setting: str, value: IdsSetting, kind: str) -> List[int]:
         elif item.isdigit():
             number = int(item)
         else:
-            match = _URN.match(item)
-            if not match:
+            parsed = parse_urn(item)
+            if parsed is None:
                 raise LinkedInConfigError(
                     setting,
                     value,
                     f"{item!r} is neither a numeric id nor a URN; write e.g. 512345678 or "
                     f"urn:li:{kind}:512345678.",
                 )
-            if match.group(1) != kind:
+            if parsed[0] != kind:
                 raise LinkedInConfigError(
                     setting,
                     value,
-                    f"{item!r} is a URN of type {match.group(1)}, but `{setting}` takes urn:li:{kind}:N ids.",
+                    f"{item!r} is a URN of type {parsed[0]}, but `{setting}` takes urn:li:{kind}:N ids.",
                 )
-            number = int(match.group(2))
+            number = parsed[1]
         if number <= 0:
             raise LinkedInConfigError(setting, value, f"{item!r} is not a positive id.")
         if number not in ids:
@@ -130,20 +134,43 @@ def parse_lead_types(value: LeadTypesSetting) -> Optional[Tuple[str, ...]]:
     return tuple(result)
 
 
-def plan_owners(
-    account_ids: IdsSetting,
-    organization_ids: IdsSetting,
-    lead_types: LeadTypesSetting,
-    discovered: bool = False,
+def configured_owners(
+    account_ids: IdsSetting, organization_ids: IdsSetting, lead_types: LeadTypesSetting
 ) -> List[Owner]:
-    """Returns the owners to read, each with the lead types that fit its kind.
-
-    With neither id setting, returns no owner (the source discovers them) unless ``discovered``
-    says discovery already ran.
+    """The owners configured, each with the lead types that fit its kind; none: discover them.
 
     Raises:
-        LinkedInConfigError: If discovery found no owner, or a lead type fits no owner.
+        LinkedInConfigError: For a bad id, or a lead type that fits no configured owner.
     """
+    return _owners(account_ids, organization_ids, lead_types, discovered=False)
+
+
+def discovered_owners(
+    account_ids: List[Union[int, str]], organization_ids: List[Union[int, str]], lead_types: LeadTypesSetting
+) -> List[Owner]:
+    """The owners discovery found, each with the lead types that fit its kind.
+
+    Raises:
+        LinkedInConfigError: If discovery found no owner, or a lead type fits none found.
+    """
+    owners = _owners(account_ids, organization_ids, lead_types, discovered=True)
+    if not owners and not account_ids and not organization_ids:
+        raise LinkedInConfigError(
+            "account_ids",
+            None,
+            "no owner to read: none is configured, and discovery found no ad account the token can "
+            "read (adAccounts?q=search, scope r_ads) and no organization where the member holds an "
+            "approved lead-gen role (organizationAcls?q=roleAssignee, scope r_organization_admin). "
+            "Set `account_ids` (ad account ids) and/or `organization_ids` (company page ids) under "
+            "[sources.linkedin_leads] in .dlt/config.toml, or SOURCES__LINKEDIN_LEADS__ACCOUNT_IDS "
+            "in the environment, or grant the scopes.",
+        )
+    return owners
+
+
+def _owners(
+    account_ids: IdsSetting, organization_ids: IdsSetting, lead_types: LeadTypesSetting, discovered: bool
+) -> List[Owner]:
     accounts = parse_ids("account_ids", account_ids, SPONSORED_ACCOUNT)
     organizations = parse_ids("organization_ids", organization_ids, ORGANIZATION)
     wanted = parse_lead_types(lead_types)
@@ -153,20 +180,7 @@ def plan_owners(
         if wanted is not None:
             types = tuple(t for t in wanted if t in types)
         owners.extend(Owner(kind, owner_id, types) for owner_id in ids if types)
-    if not accounts and not organizations:
-        if not discovered:
-            return []
-        raise LinkedInConfigError(
-            "account_ids",
-            account_ids,
-            "no owner to read: none is configured, and discovery found no ad account the token can "
-            "read (adAccounts?q=search, scope r_ads) and no organization where the member holds an "
-            "approved lead-gen role (organizationAcls?q=roleAssignee, scope r_organization_admin). "
-            "Set `account_ids` (ad account ids) and/or `organization_ids` (company page ids) under "
-            "[sources.linkedin_leads] in .dlt/config.toml, or SOURCES__LINKEDIN_LEADS__ACCOUNT_IDS "
-            "in the environment, or grant the scopes.",
-        )
-    if wanted is not None and (account_ids or organization_ids or discovered):
+    if wanted is not None and (accounts or organizations):
         kinds = {SPONSORED_ACCOUNT: accounts, ORGANIZATION: organizations}
         for lead_type in wanted:
             if not any(lead_type in LEAD_TYPES_BY_OWNER[k] and ids for k, ids in kinds.items()):
@@ -175,10 +189,11 @@ def plan_owners(
                     if lead_type in LEAD_TYPES_BY_OWNER[SPONSORED_ACCOUNT]
                     else "organization_ids"
                 )
+                found = "was discovered" if discovered else "is configured"
                 raise LinkedInConfigError(
                     "lead_types",
                     lead_types,
-                    f"lead type {lead_type} is read from `{needs}`, and none is configured; "
+                    f"lead type {lead_type} is read from `{needs}`, and none {found}; "
                     f"add {needs} or remove {lead_type}.",
                 )
     return owners
@@ -194,23 +209,15 @@ def parse_start_date(value: Optional[Union[str, date, datetime]], now: datetime)
     """
     if value is None or value == "":
         return now - timedelta(days=RETENTION_DAYS)
-    parsed: datetime
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, date):
-        parsed = datetime(value.year, value.month, value.day)
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise LinkedInConfigError(
-                "start_date",
-                value,
-                "write a date or an ISO 8601 datetime, e.g. 2026-01-31 or 2026-01-31T08:00:00Z.",
-            ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    parsed = parsed.astimezone(timezone.utc)
+    try:
+        # dlt's parser: dates, datetimes and ISO 8601 text, naive taken as UTC
+        parsed: datetime = ensure_pendulum_datetime(value.strip() if isinstance(value, str) else value)
+    except (ValueError, TypeError):
+        raise LinkedInConfigError(
+            "start_date",
+            value,
+            "write a date or an ISO 8601 datetime, e.g. 2026-01-31 or 2026-01-31T08:00:00Z.",
+        ) from None
     if parsed > now:
         raise LinkedInConfigError(
             "start_date", value, f"it is in the future (now is {now.isoformat()}); use a past date."
@@ -232,9 +239,9 @@ def check_choice(setting: str, value: str, choices: Iterable[str]) -> str:
     return normalized
 
 
-def check_test_leads(value: str) -> str:
-    """Validates ``test_leads``: include, exclude or only."""
-    return check_choice("test_leads", value, TEST_LEADS_MODES)
+def check_test_leads(value: str) -> TestLeads:
+    """Validates ``test_leads``: include, exclude or only (any case)."""
+    return cast(TestLeads, check_choice("test_leads", value, TEST_LEADS_MODES))
 
 
 def check_page_size(value: int) -> int:
@@ -287,7 +294,6 @@ def check_credentials(credentials: Any) -> Any:
 
     Values are never quoted: an error says only whether a field is set.
     """
-    # imported here: auth imports the HTTP helpers, which this module does not need otherwise
     section = "sources.linkedin_leads.credentials"
     if isinstance(credentials, LinkedInOAuthCredentials):
         for name in ("client_id", "client_secret", "refresh_token"):
@@ -332,5 +338,5 @@ def _configured(key: str) -> bool:
     """Whether a config or secret value is set for ``key`` in dlt's providers (env, toml, ...)."""
     try:
         return bool(dlt.secrets.get(key))
-    except Exception:  # a provider that cannot answer counts as not configured
+    except (ConfigurationException, ValueError, OSError):  # a provider that cannot answer: not set
         return False

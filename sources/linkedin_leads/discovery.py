@@ -13,7 +13,7 @@ from dlt.common import logger
 
 from .client import LinkedInClient
 from .exceptions import LinkedInAPIError
-from .rows import urn_id
+from .urns import urn_id
 
 ACCOUNT_STATUSES = ("ACTIVE", "CANCELED")
 """Accounts that can have leads within the retention window (drafts never ran)."""
@@ -70,7 +70,7 @@ def discover_organizations(client: LinkedInClient) -> List[int]:
     ids: List[int] = []
     params = {"q": "roleAssignee", "state": "APPROVED"}
     try:
-        for page in client.get_pages("organizationAcls", params, _acl_key):
+        for page in client.get_pages("organizationAcls", params, key=_acl_key):
             for acl in page:
                 organization = urn_id(acl.get("organization"))
                 if (

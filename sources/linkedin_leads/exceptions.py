@@ -4,6 +4,8 @@ from typing import Optional
 
 from dlt.common.exceptions import DltException
 
+from .urns import is_ad_account
+
 
 class LinkedInLeadsError(DltException):
     """Base class of this source's errors."""
@@ -86,7 +88,7 @@ class LinkedInAccessError(LinkedInAPIError):
                 f"needs the scope {scope} and a role on that "
                 + (
                     "ad account (e.g. CAMPAIGN_MANAGER or VIEWER) and on its company page"
-                    if ":sponsoredAccount:" in owner_urn
+                    if is_ad_account(owner_urn)
                     else "company page (e.g. ADMINISTRATOR or LEAD_GEN_FORMS_MANAGER)"
                 )
                 + ". Or set skip_inaccessible_owners = true under [sources.linkedin_leads] to load the "

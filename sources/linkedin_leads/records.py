@@ -8,7 +8,7 @@ half of the extract time (measured in ``bench/README.md``).
 
 The types are as lenient as the rows built from them: ``strict=False`` accepts numbers
 sent as strings, unions whose members LinkedIn may extend stay plain mappings, values headed
-for text columns are ``Any`` (``rows.text_value`` turns what is not text into JSON text), and
+for text columns are ``Any`` (``values.text_value`` turns what is not text into JSON text), and
 a field that is absent or null takes its default. A record whose shape cannot be read at all
 (an ``answers`` that is not a list, say) fails its page with an error naming the field.
 

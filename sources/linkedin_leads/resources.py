@@ -11,16 +11,15 @@ reading what it cannot read, keeps everything it read, and says what is left: in
 the extract metrics and in the resource state (``last_run``). The next run continues there.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
-from typing import Any, Dict, Iterator, List, Mapping, MutableMapping, Optional, Set, Tuple, Union
+from typing import Any, Dict, Iterator, List, MutableMapping, Optional, Tuple, Union
 
 import dlt
 import pyarrow as pa
-from dlt.common import logger, pendulum
+from dlt.common import logger
 from dlt.common.configuration.container import Container
 from dlt.common.pipeline import PipelineContext
 from dlt.common.time import ensure_pendulum_datetime
@@ -30,30 +29,18 @@ from dlt.extract.items import DataItemWithMeta
 
 from .client import LinkedInClient
 from .concurrency import StreamPool, fan_in
-from .config import LeadTypesSetting, Owner, plan_owners
+from .config import LeadTypesSetting, Owner, TestLeads, discovered_owners
 from .discovery import discover_accounts, discover_organizations
-from .exceptions import (
-    LinkedInAccessError,
-    LinkedInAPIError,
-    LinkedInLeadsError,
-    LinkedInPagingLimitError,
-    LinkedInQuotaError,
-)
-from .progress import MIN_SPLIT_SPAN_MS, PairProgress, Slice, merge, plan, should_split, split
-from .records import Lead
+from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInLeadsError
+from .forms import FormCatalog, lead_form_row
+from .lead_tables import LeadTableBuilder, page_tables
+from .progress import PairProgress, Slice, plan
 from .restli import Raw
-from .rows import FormCatalog, LeadTableBuilder, from_epoch_ms, lead_form_row, to_epoch_ms
-from .settings import (
-    ANSWERS_TABLE,
-    CONSENTS_TABLE,
-    FORM_VERSION_FIELDS,
-    LEAD_FIELDS,
-    LEAD_FORM_RESPONSES_PATH,
-    LEAD_FORMS_PATH,
-    RETENTION_DAYS,
-)
+from .runs import THROTTLED, Run, SliceEnd, iso
+from .settings import LEAD_FIELDS, LEAD_FORM_RESPONSES_PATH, LEAD_FORMS_PATH, RETENTION_DAYS
+from .values import from_epoch_ms, to_epoch_ms
 
-TEST_LEAD_FILTER: Dict[str, Optional[bool]] = {"include": None, "exclude": False, "only": True}
+TEST_LEAD_FILTER: Dict[TestLeads, Optional[bool]] = {"include": None, "exclude": False, "only": True}
 """``test_leads`` -> LinkedIn's ``limitedToTestLeads`` (None: the parameter is not sent)."""
 
 
@@ -79,7 +66,7 @@ def list_lead_forms(
         accounts: List[Union[int, str]] = list(discover_accounts(client))
         organizations: List[Union[int, str]] = list(discover_organizations(client))
         logger.info(f"Discovered LinkedIn owners: account_ids={accounts}, organization_ids={organizations}")
-        owners = plan_owners(accounts, organizations, lead_types, discovered=True)
+        owners = discovered_owners(accounts, organizations, lead_types)
     skipped: List[Owner] = []
 
     def listing(owner: Owner) -> Iterator[List[Dict[str, Any]]]:
@@ -125,19 +112,6 @@ def access_checked(owner: Owner, resource: str, skip: bool, skipped: List[Owner]
 
 
 @dataclass
-class SliceEnd:
-    """Sent by a slice's reader after its last table: how far it got."""
-
-    slice: Slice
-    leads: int
-    newest: Optional[int]
-    error: Optional[LinkedInAPIError] = None
-    """None: read to its empty last page (unless ``split``)."""
-    split: int = 0
-    """Not read: its first page came back full (this many leads) and it is to be cut instead."""
-
-
-@dataclass
 class Window:
     """The ``submittedAt`` window a run reads, from the incremental, in epoch ms."""
 
@@ -168,7 +142,7 @@ def read_leads(
     client: LinkedInClient,
     catalog: FormCatalog,
     start_date: datetime,
-    test_leads: str,
+    test_leads: TestLeads,
     concurrency: int,
     skip_inaccessible_owners: bool,
 ) -> Iterator[TDataItem]:
@@ -245,7 +219,7 @@ def read_leads(
     dlt.current.resource_metrics().update(
         {
             "leads_read": run.leads_read,
-            "window": {"start": _iso(window.start), "end": _iso(window.end)},
+            "window": {"start": iso(window.start), "end": iso(window.end)},
             "first_read": _by_owner(first_read),
             "owners_skipped": sorted(run.skipped),
             "slices": {"planned": len(slices), "read": run.slices_read, "split": run.slices_split},
@@ -253,193 +227,6 @@ def read_leads(
             "left": left,
         }
     )
-
-
-THROTTLED = ("daily_quota", "throttled")
-TABLE_BUILDERS = 2
-"""Threads that build the Arrow tables of every reader's pages."""
-
-
-class Run:
-    """What the consumer knows of the slices of one run; touched only by the consumer's thread."""
-
-    def __init__(
-        self,
-        owners: Mapping[str, Owner],
-        progress: Dict[Tuple[str, str], PairProgress],
-        skip: bool,
-        workers: int,
-    ):
-        self.owners = owners
-        self.progress = progress
-        self.skip = skip
-        self.workers = workers
-        self.pending: Dict[Slice, None] = {}
-        """Slices submitted and not ended (their spans are left if the run stops)."""
-        self.unread: List[Slice] = []
-        """Slices that ended before their last page."""
-        self.cancelled: Set[Tuple[str, str]] = set()
-        """Pairs whose slices not started yet are not read (read by the workers)."""
-        self.stopping = False
-        self.stopped: Optional[Dict[str, Any]] = None
-        self.failures: Dict[Tuple[str, str], str] = {}
-        self.skipped: Set[str] = set()
-        self.leads_read: Dict[str, Dict[str, int]] = {}
-        for urn, lead_type in progress:
-            self.leads_read.setdefault(urn, {})[lead_type] = 0
-        self.slices_read = 0
-        self.slices_split = 0
-        self.collector: Any = None
-        self.pairs_left: Dict[Tuple[str, str], int] = {}
-        self.builders = ThreadPoolExecutor(
-            max_workers=TABLE_BUILDERS, thread_name_prefix="linkedin_leads_tables"
-        )
-        """Where the readers' pages become Arrow tables. Arrow's allocator keeps a heap per thread
-        that allocates: building in two threads rather than in every reader took the source's
-        peak from about 420 MB to 341 MB with ten readers (100k leads, ``bench/README.md``), at
-        no cost in speed (the work holds the GIL either way)."""
-
-    def progress_view(self, collector: Any, slices: List[Slice]) -> None:
-        """Shows the run in dlt's progress collector (``progress=`` of the pipeline): pairs done
-        of all, slices read of all (splits add to it), leads read, and the slice last read."""
-        self.collector = collector
-        self.pairs_left = {piece.pair: 0 for piece in slices}
-        for piece in slices:
-            self.pairs_left[piece.pair] += 1
-        collector.update("LinkedIn pairs done", 0, total=len(self.progress))
-        collector.update("LinkedIn slices read", 0, total=len(slices))
-        collector.update("LinkedIn pairs done", len(self.progress) - len(self.pairs_left))
-
-    def _show(self, item: "SliceEnd", children: int) -> None:
-        collector = self.collector
-        if collector is None:
-            return
-        piece = item.slice
-        collector.update(
-            "LinkedIn slices read",
-            0 if children else 1,
-            inc_total=children - 1 if children else None,
-            message=f"{piece.pair[0]} {piece.pair[1]} {_iso(piece.start)[:10]} to {_iso(piece.end)[:10]}",
-        )
-        if item.leads:
-            collector.update("LinkedIn leads read", item.leads)
-        self.pairs_left[piece.pair] = self.pairs_left.get(piece.pair, 0) + children - 1
-        if self.pairs_left[piece.pair] <= 0:
-            collector.update("LinkedIn pairs done", 1)
-
-    def should_read(self, piece: Slice) -> bool:
-        """Whether a slice about to start is still wanted (asked by the workers)."""
-        return not self.stopping and piece.pair not in self.cancelled
-
-    def should_split(self, piece: Slice) -> bool:
-        """Whether a slice whose first page came back full is cut instead (asked by the workers)."""
-        return should_split(piece, len(self.pending), self.workers)
-
-    def end(self, item: SliceEnd, pool: "StreamPool[Any]") -> List[Slice]:
-        """Records a slice's end; returns the slices to read instead of it, if any.
-
-        Raises:
-            LinkedInLeadsError: For errors no later run can get past by itself.
-        """
-        children = self._end(item, pool)
-        self._show(item, len(children))
-        return children
-
-    def _end(self, item: SliceEnd, pool: "StreamPool[Any]") -> List[Slice]:
-        piece, error = item.slice, item.error
-        self.pending.pop(piece, None)
-        urn, lead_type = piece.pair
-        if item.split:
-            self.progress[piece.pair].record(piece.span, item.split, None, complete=False)
-            self.slices_split += 1
-            return split(piece, len(self.pending) + 1, self.workers)
-        self.leads_read[urn][lead_type] += item.leads
-        self.progress[piece.pair].record(piece.span, item.leads, item.newest, complete=error is None)
-        if error is None:
-            self.slices_read += 1
-            return []
-        self.unread.append(piece)
-        if isinstance(error, LinkedInPagingLimitError):
-            if piece.end - piece.start >= 2 * MIN_SPLIT_SPAN_MS:
-                self.unread.remove(piece)
-                self.slices_split += 1
-                return list(piece.halves())
-            raise LinkedInAPIError(
-                error.status,
-                error.code,
-                error.message,
-                error.url,
-                hint=(
-                    f"LinkedIn would not page deeper into the leads of {urn} ({lead_type}) even for "
-                    f"one minute of submissions ({_iso(piece.start)}): lower `page_size` under "
-                    "[sources.linkedin_leads] and report this at the project's issue tracker"
-                ),
-            )
-        if error.status == 403:
-            owner = self.owners[urn]
-            access = LinkedInAccessError(urn, "leads", error)
-            if not self.skip:
-                raise access from None
-            if urn not in self.skipped:
-                logger.warning(f"Skipped {urn} (leads refused): {access}")
-            self.skipped.add(urn)
-            self.cancelled.update((urn, t) for t in owner.lead_types)
-            return []
-        if error.status == 429:
-            self.stopping = True
-            pool.stop()
-            if (self.stopped or {}).get("reason") not in THROTTLED:
-                quota = isinstance(error, LinkedInQuotaError)
-                self.stopped = {
-                    "reason": "daily_quota" if quota else "throttled",
-                    "message": str(error),
-                    "resets_at": _next_midnight() if quota else None,
-                }
-            return []
-        if error.status == 0 or error.status >= 500 or error.code == "INVALID_BODY":
-            # LinkedIn kept failing for this pair after every retry: the other pairs go on
-            self.failures.setdefault(piece.pair, str(error))
-            self.cancelled.add(piece.pair)
-            if self.stopped is None:
-                self.stopped = {"reason": "errors", "message": str(error), "resets_at": None}
-            return []
-        raise error
-
-    def left(self) -> List[Dict[str, Any]]:
-        """What this run did not read, per (owner, lead type): merged spans, with the reason."""
-        spans: Dict[Tuple[str, str], List[Tuple[int, int]]] = {}
-        for piece in [*self.pending, *self.unread]:
-            if piece.pair[0] in self.skipped:
-                continue  # a skipped owner is reported as skipped, and read once accessible
-            spans.setdefault(piece.pair, []).append(piece.span)
-        left = []
-        for pair, pair_spans in sorted(spans.items()):
-            reason = "errors" if pair in self.failures else (self.stopped or {}).get("reason", "stopped")
-            for start, end in merge(pair_spans):
-                left.append(
-                    {
-                        "owner": pair[0],
-                        "lead_type": pair[1],
-                        "start": _iso(start),
-                        "end": _iso(end),
-                        "reason": reason,
-                    }
-                )
-        return left
-
-    def describe_left(self, left: List[Dict[str, Any]]) -> str:
-        """The warning a partial run ends with."""
-        stopped = self.stopped or {}
-        lines = [
-            "LinkedIn leads were not all read: everything read so far is kept and loaded, and the "
-            "next run continues with what is left:"
-        ]
-        lines += [f"  {left_line(x)}" for x in left]
-        if stopped.get("reason") == "daily_quota":
-            lines.append(f"LinkedIn's daily quota is used up; it resets at {stopped['resets_at']}.")
-        elif stopped.get("message"):
-            lines.append(f"Last error: {stopped['message']}")
-        return "\n".join(lines)
 
 
 def read_slice(
@@ -459,7 +246,7 @@ def read_slice(
     leads, newest = 0, None
     owner, lead_type = run.owners[piece.pair[0]], piece.pair[1]
     finder = [("q", "owner"), ("owner", owner.restli), ("leadType", {"leadType": lead_type})]
-    fetch = partial(fetch_form_version, client, finder)
+    fetch = partial(client.form_version, finder)
     params = [
         *finder,
         ("limitedToTestLeads", limited),
@@ -469,12 +256,12 @@ def read_slice(
         ("fields", Raw(LEAD_FIELDS)),
     ]
     try:
-        for number, page in enumerate(client.get_lead_pages(LEAD_FORM_RESPONSES_PATH, params)):
+        for number, page in enumerate(client.get_leads(params)):
             full = len(page) >= client.count(LEAD_FORM_RESPONSES_PATH)
             if number == 0 and full and run.should_split(piece):
                 yield SliceEnd(piece, 0, None, split=len(page))
                 return
-            builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch)
+            builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch, run.urn_ids)
             built = run.builders.submit(page_tables, builder, page, limited).result()
             if built is None:
                 continue
@@ -491,66 +278,6 @@ def read_slice(
     yield SliceEnd(piece, leads, newest)
 
 
-def page_tables(
-    builder: LeadTableBuilder, page: List[Lead], limited: Optional[bool]
-) -> Optional[Tuple[List[TDataItem], int, int]]:
-    """One page of leads as Arrow tables (leads, answers, consents), its leads and its newest.
-
-    ``limited`` is the test-lead filter (None: all, False: real leads only, True: test leads
-    only); None is returned when no lead of the page passes it.
-    """
-    add = builder.add
-    if limited is None:
-        for lead in page:
-            add(lead)
-    else:  # LinkedIn's filter is applied again: `false` may not exclude test leads
-        for lead in page:
-            if bool(lead.test_lead) is limited:
-                add(lead)
-    if not builder.count:
-        return None
-    newest = max(builder.fixed["submitted_at"])
-    leads, answers, consents = builder.tables()
-    tables: List[TDataItem] = [
-        leads,
-        dlt.mark.with_hints(
-            answers,
-            dlt.mark.make_hints(table_name=ANSWERS_TABLE, primary_key=["lead_id", "question_id"]),
-            create_table_variant=True,
-        ),
-    ]
-    if consents.num_rows:
-        tables.append(
-            dlt.mark.with_hints(
-                consents,
-                dlt.mark.make_hints(table_name=CONSENTS_TABLE, primary_key=["lead_id", "consent_id"]),
-                create_table_variant=True,
-            )
-        )
-    return tables, builder.count, newest
-
-
-def fetch_form_version(
-    client: LinkedInClient, finder: List[Any], form_id: int, version: int
-) -> Optional[Dict[str, Any]]:
-    """The form version as submitted, projected into one lead of that version (or None)."""
-    urn = f"urn:li:versionedLeadGenForm:(urn:li:leadGenForm:{form_id},{version})"
-    body = client.get(
-        LEAD_FORM_RESPONSES_PATH,
-        [
-            *finder,
-            ("versionedLeadGenFormUrn", urn),
-            ("fields", Raw(FORM_VERSION_FIELDS)),
-            ("start", 0),
-            ("count", 1),
-        ],
-    )
-    for element in body.get("elements") or []:
-        form = element.get("form")
-        return form if isinstance(form, dict) else None
-    return None
-
-
 def current_incremental() -> Optional[Incremental[Any]]:
     """The incremental attached to the running resource (with ``apply_hints``), if any.
 
@@ -559,24 +286,6 @@ def current_incremental() -> Optional[Incremental[Any]]:
     """
     step: Any = dlt.current.resource().incremental
     return step.incremental if isinstance(step, IncrementalResourceWrapper) else step
-
-
-def left_line(item: Mapping[str, Any]) -> str:
-    """One item of ``work_left`` (or of the metrics' ``left``) as a line a person reads."""
-    return f"{item['owner']} {item['lead_type']}: {item['start']} to {item['end']} ({item['reason']})"
-
-
-def work_left(pipeline: Any) -> List[Dict[str, Any]]:
-    """What the pipeline's last run of this source did not read (empty when it read everything).
-
-    Read from the pipeline state (``last_run`` in the resource state of ``lead_form_responses``),
-    so it also works in a later process after ``pipeline.sync_destination()``. Each item names
-    the ``owner``, the ``lead_type``, the ``start`` and ``end`` of the span and the ``reason``.
-    """
-    sources = pipeline.state.get("sources", {})
-    resource = sources.get("linkedin_leads", {}).get("resources", {}).get("lead_form_responses", {})
-    left: List[Dict[str, Any]] = (resource.get("last_run") or {}).get("left") or []
-    return left
 
 
 def check_meta(meta: Any) -> Listed:
@@ -589,15 +298,6 @@ def check_meta(meta: Any) -> Listed:
 def _as_datetime(value: Union[str, date, datetime, Any]) -> datetime:
     parsed: datetime = ensure_pendulum_datetime(value)
     return parsed
-
-
-def _iso(ms: int) -> str:
-    return from_epoch_ms(ms).isoformat()
-
-
-def _next_midnight() -> str:
-    now = pendulum.now("UTC")
-    return str(now.add(days=1).start_of("day").isoformat())
 
 
 def _by_owner(pairs: List[Tuple[str, str]]) -> Dict[str, List[str]]:

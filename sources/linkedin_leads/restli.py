@@ -64,8 +64,3 @@ def encode_query(params: QueryParams) -> str:
     """
     items = params.items() if isinstance(params, Mapping) else params
     return "&".join(f"{quote(name, safe='')}={encode(value)}" for name, value in items if value is not None)
-
-
-def urn(entity_type: str, entity_id: Union[int, str]) -> str:
-    """Returns ``urn:li:<entity_type>:<entity_id>``."""
-    return f"urn:li:{entity_type}:{entity_id}"

@@ -1,0 +1,293 @@
+"""Form versions and question naming: what a lead's ids mean, and the columns they fill.
+
+A lead's answers reference only question and option ids. They are resolved against the
+questions of the form version the lead was submitted on: the forms listing gives each form's
+current version (``FormCatalog.add_listed``); an older version is looked up once through a
+``fetch`` callback (the client's ``form_version``, LinkedIn's ``form:(...)`` projection) and
+kept in the pipeline state, since a form version never changes. ``QuestionColumns`` names the
+wide-row column of each question once, for good; ``lead_form_row`` makes the ``lead_forms`` row.
+"""
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Mapping, MutableMapping, Optional, Tuple
+
+from .columns import HIDDEN_FIELD_PREFIX, LEAD_COLUMNS, PREDEFINED_COLUMNS
+from .urns import urn_id
+from .values import form_locale, from_epoch_ms, localized
+
+MAX_COLUMN_LENGTH = 60
+
+
+def slug(text: str) -> str:
+    """An identifier made of ``[a-z0-9_]`` from free text (accents folded; may be empty)."""
+    text = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+    text = text.encode("ascii", "ignore").decode().lower()
+    text = re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+    if len(text) > MAX_COLUMN_LENGTH:
+        text = text[:MAX_COLUMN_LENGTH].rsplit("_", 1)[0] or text[:MAX_COLUMN_LENGTH]
+    if text and text[0].isdigit():
+        text = f"q_{text}"
+    return text
+
+
+class QuestionColumns:
+    """Names the wide-row column of every question, once, and remembers the name.
+
+    Rule: a predefined field is named after the field (``FIRST_NAME`` -> ``first_name``);
+    a custom question after its text in the form's locale, folded to ``[a-z0-9_]``
+    and cut at 60 characters (a digit first gets ``q_``; text with no Latin letters
+    gives ``question_<questionId>``). A name already taken by a lead column, a hidden
+    field column, a predefined field or another question of the same form version
+    gets ``_<questionId>`` appended. A question keeps the name it got when first seen,
+    so relabelling it in a later form version does not move its answers; the same
+    text in two forms shares one column.
+
+    Args:
+        names: ``{str(questionId): column}``; a mutable mapping kept in the pipeline
+            state so names survive across runs.
+    """
+
+    def __init__(self, names: MutableMapping[str, str]) -> None:
+        self.names = names
+        self._lock = threading.Lock()
+
+    def name(self, question: Mapping[str, Any], locale: str, taken: Dict[str, int]) -> str:
+        """The column of ``question``; ``taken`` maps names used in the form version to ids."""
+        question_id = int(question["questionId"])
+        key = str(question_id)
+        with self._lock:
+            known = self.names.get(key)
+            if known is None:
+                predefined = question.get("predefinedField")
+                if predefined:
+                    known = str(predefined).lower()
+                else:
+                    known = slug(localized(question.get("question"), locale) or question.get("name") or "")
+                    if not known:
+                        known = f"question_{question_id}"
+                    reserved = (
+                        known in LEAD_COLUMNS
+                        or known.startswith(HIDDEN_FIELD_PREFIX)
+                        or known in PREDEFINED_COLUMNS
+                    )
+                    if reserved or taken.get(known, question_id) != question_id:
+                        known = f"{known}_{question_id}"
+                self.names[key] = known
+            return known
+
+
+@dataclass(eq=False)  # hashed by identity: a page numbers the questions its answers meet
+class Question:
+    """One question of one form version, with its column and its options' labels."""
+
+    id: int
+    column: str
+    name: Optional[str]
+    text: Optional[str]
+    predefined_field: Optional[str]
+    kind: str
+    """``text`` or ``multiple_choice``."""
+    options: Dict[int, Optional[str]] = field(default_factory=dict)
+
+    @classmethod
+    def unknown(cls, question_id: int, choice: bool) -> "Question":
+        """A question the lead's form version does not list (or a version not found):
+        column ``question_<id>``, no text, no option labels."""
+        return cls(
+            question_id, f"question_{question_id}", None, None, None, "multiple_choice" if choice else "text"
+        )
+
+
+@dataclass
+class FormVersion:
+    """The questions, consents and hidden fields of one version of one form."""
+
+    form_id: int
+    version: Optional[int]
+    name: Optional[str]
+    locale: str
+    questions: Dict[int, Question]
+    consents: Dict[int, Tuple[Optional[str], Optional[bool]]]
+    hidden_fields: Dict[str, Optional[str]]
+    hidden_columns: Dict[str, Optional[str]] = field(default_factory=dict)
+    """``hidden_<name>`` column -> value, for the wide row."""
+
+    def __post_init__(self) -> None:
+        self.hidden_columns = {
+            f"{HIDDEN_FIELD_PREFIX}{slug(name) or 'field'}": value
+            for name, value in self.hidden_fields.items()
+        }
+
+    def to_state(self) -> Dict[str, Any]:
+        """A compact, JSON-friendly form of this version, for the pipeline state."""
+        return {
+            "name": self.name,
+            "locale": self.locale,
+            "questions": [
+                [
+                    q.id,
+                    q.column,
+                    q.name,
+                    q.text,
+                    q.predefined_field,
+                    q.kind,
+                    [[k, v] for k, v in q.options.items()],
+                ]
+                for q in self.questions.values()
+            ],
+            "consents": [[k, text, required] for k, (text, required) in self.consents.items()],
+            "hidden_fields": [[k, v] for k, v in self.hidden_fields.items()],
+        }
+
+    @classmethod
+    def from_state(cls, form_id: int, version: Optional[int], value: Mapping[str, Any]) -> "FormVersion":
+        """The inverse of ``to_state``."""
+        questions = {
+            int(q[0]): Question(int(q[0]), q[1], q[2], q[3], q[4], q[5], {int(k): v for k, v in q[6]})
+            for q in value["questions"]
+        }
+        return cls(
+            form_id,
+            version,
+            value.get("name"),
+            value.get("locale") or "en_US",
+            questions,
+            {int(k): (text, required) for k, text, required in value["consents"]},
+            {str(k): v for k, v in value["hidden_fields"]},
+        )
+
+
+def resolve_form_version(
+    form: Mapping[str, Any], version: Optional[int], columns: QuestionColumns
+) -> FormVersion:
+    """Resolves a form entity (as listed, or as projected into a lead) into a ``FormVersion``."""
+    locale = form_locale(form)
+    content = form.get("content") or {}
+    questions: Dict[int, Question] = {}
+    taken: Dict[str, int] = {}
+    for raw in content.get("questions") or []:
+        column = columns.name(raw, locale, taken)
+        taken[column] = int(raw["questionId"])
+        details = raw.get("questionDetails") or {}
+        choice = details.get("multipleChoiceQuestionDetails")
+        questions[int(raw["questionId"])] = Question(
+            id=int(raw["questionId"]),
+            column=column,
+            name=raw.get("name"),
+            text=localized(raw.get("question"), locale),
+            predefined_field=raw.get("predefinedField"),
+            kind="multiple_choice" if choice is not None else "text",
+            options={
+                int(o["id"]): localized(o.get("text"), locale) for o in (choice or {}).get("options") or []
+            },
+        )
+    legal = content.get("legalInfo") or {}
+    consents = {
+        int(c["id"]): (localized(c.get("consent"), locale), c.get("checkRequired"))
+        for c in legal.get("consents") or []
+    }
+    hidden = {
+        str(h.get("name")): (None if h.get("value") is None else str(h.get("value")))
+        for h in form.get("hiddenFields") or []
+    }
+    return FormVersion(int(form["id"]), version, form.get("name"), locale, questions, consents, hidden)
+
+
+FetchForm = Callable[[int, int], Optional[Mapping[str, Any]]]
+
+
+class FormCatalog:
+    """Form versions by ``(form_id, version)``, filled from listings and lead projections."""
+
+    def __init__(self, columns: QuestionColumns) -> None:
+        self.columns = columns
+        self.stored: MutableMapping[str, Any] = {}
+        """``"form_id:version"`` -> ``FormVersion.to_state()`` of versions looked up; kept in the
+        pipeline state, since a form version never changes."""
+        self._versions: Dict[Tuple[int, Optional[int]], Optional[FormVersion]] = {}
+        self._fetching: Dict[Tuple[int, Optional[int]], threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def add_listed(self, form: Mapping[str, Any]) -> FormVersion:
+        """Registers the current version of a listed form."""
+        version = form.get("versionId")
+        resolved = resolve_form_version(form, version, self.columns)
+        with self._lock:
+            self._versions[(resolved.form_id, version)] = resolved
+        return resolved
+
+    def get(
+        self, form_id: Optional[int], version: Optional[int], fetch: Optional["FetchForm"] = None
+    ) -> Optional[FormVersion]:
+        """The version a lead was submitted on: known, else fetched once with ``fetch``.
+
+        ``fetch(form_id, version)`` returns the form as LinkedIn projects it into a lead, or
+        None; a version that cannot be had is asked for once per run.
+        """
+        if form_id is None:
+            return None
+        key = (form_id, version)
+        if key in self._versions:
+            return self._versions[key]
+        with self._lock:
+            lock = self._fetching.setdefault(key, threading.Lock())
+        with lock:  # one fetch per version, however many threads meet it
+            if key not in self._versions:
+                stored = self.stored.get(f"{form_id}:{version}")
+                found = None
+                if stored is not None:
+                    found = FormVersion.from_state(form_id, version, stored)
+                elif fetch is not None and version is not None:
+                    projected = fetch(form_id, version)
+                    if projected and projected.get("content") is not None:
+                        found = resolve_form_version({**projected, "id": form_id}, version, self.columns)
+                        self.stored[f"{form_id}:{version}"] = found.to_state()
+                self._versions[key] = found
+        return self._versions[key]
+
+
+def lead_form_row(form: Mapping[str, Any], resolved: FormVersion) -> Dict[str, Any]:
+    """A ``lead_forms`` row with readable columns; questions, consents and hidden fields nest."""
+    content = form.get("content") or {}
+    legal = content.get("legalInfo") or {}
+    owner_type, owner_urn = next(iter((form.get("owner") or {}).items()), (None, None))
+    review = form.get("reviewInfo") or {}
+    locale = resolved.locale
+    return {
+        "id": form["id"],
+        "name": form.get("name"),
+        "state": form.get("state"),
+        "version_id": form.get("versionId"),
+        "locale": locale,
+        "created": from_epoch_ms(form["created"]) if isinstance(form.get("created"), int) else None,
+        "last_modified": (
+            from_epoch_ms(form["lastModified"]) if isinstance(form.get("lastModified"), int) else None
+        ),
+        "owner_type": owner_type,
+        "owner_id": urn_id(owner_urn),
+        "headline": localized(content.get("headline"), locale),
+        "description": localized(content.get("description"), locale),
+        "privacy_policy_url": legal.get("privacyPolicyUrl"),
+        "legal_disclaimer": localized(legal.get("legalDisclaimer"), locale),
+        "review_status": review.get("reviewStatus"),
+        "questions": [
+            {
+                "question_id": q.id,
+                "column_name": q.column,
+                "name": q.name,
+                "text": q.text,
+                "predefined_field": q.predefined_field,
+                "question_type": q.kind,
+                "options": [{"option_id": k, "label": v} for k, v in q.options.items()],
+            }
+            for q in resolved.questions.values()
+        ],
+        "consents": [
+            {"consent_id": k, "text": text, "check_required": required}
+            for k, (text, required) in resolved.consents.items()
+        ],
+        "hidden_fields": [{"name": k, "value": v} for k, v in resolved.hidden_fields.items()],
+    }

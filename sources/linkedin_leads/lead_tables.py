@@ -1,0 +1,396 @@
+"""Pages of leads into Arrow tables: the wide lead rows, the answers and the consents.
+
+Each lead is resolved against the form version it was submitted on (``forms.FormCatalog``,
+which may call LinkedIn once per unknown version through its ``fetch`` callback), giving three
+Arrow tables per page:
+
+- the wide lead row: the columns of ``columns.LEAD_COLUMNS``, then one column per question
+  (named by ``forms.QuestionColumns``) and per hidden field;
+- the long answers table: one row per answer, with question text and option labels;
+- the consents table: one row per consent, with its text and whether it was accepted.
+
+Built for speed: it runs for every lead and every answer (``bench/README.md`` has the figures).
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+
+import dlt
+import pyarrow as pa
+from dlt.common.json import json
+from dlt.common.typing import TDataItem
+
+from .columns import ANSWER_COLUMNS, CONSENT_COLUMNS, LEAD_COLUMNS, TIMESTAMP
+from .forms import FetchForm, FormCatalog, FormVersion, Question
+from .records import Answer, ConsentResponse, Lead
+from .settings import ANSWERS_TABLE, CONSENTS_TABLE
+from .urns import parse_versioned_form_urn, urn_id
+from .values import entity_name, text_value
+
+MULTI_VALUE_SEPARATOR = "; "
+"""Joins the labels of a multi-select answer in the wide row (the long table keeps a list)."""
+
+UrnIds = Dict[Any, Optional[int]]
+"""Campaign, creative and event URNs -> ids, parsed once per run (they repeat across leads)."""
+
+
+@dataclass
+class AnswerRows:
+    """The answers of a page, column by column: what is each answer's own.
+
+    Its lead's columns and its question's columns are taken from those in Arrow, once a page.
+    """
+
+    lead_row: List[int] = field(default_factory=list)
+    """The row of the answer's lead in the page's lead table."""
+    question: List[int] = field(default_factory=list)
+    """The number of the answer's question among the page's ``questions``."""
+    answer: List[Optional[str]] = field(default_factory=list)
+    option_ids: List[Optional[str]] = field(default_factory=list)
+    """JSON text of the chosen option ids (list columns cannot travel through CSV loads)."""
+    option_labels: List[Optional[str]] = field(default_factory=list)
+
+
+@dataclass
+class ConsentRows:
+    """The consents of a page, column by column."""
+
+    lead_row: List[int] = field(default_factory=list)
+    consent_id: List[int] = field(default_factory=list)
+    consent_text: List[Optional[str]] = field(default_factory=list)
+    accepted: List[Optional[bool]] = field(default_factory=list)
+    check_required: List[Optional[bool]] = field(default_factory=list)
+
+
+@dataclass
+class _LeadForm:
+    """A lead's form version, as met by this builder (by its URN)."""
+
+    form_id: Optional[int]
+    version: Optional[int]
+    form: Optional[FormVersion]
+
+
+class LeadTableBuilder:
+    """Collects the rows of one page of leads and returns them as Arrow tables.
+
+    Each lead appends to the lead table's column lists. An answer or consent keeps only what
+    is its own (``AnswerRows``, ``ConsentRows``); the columns it repeats from its lead or its
+    question are taken from those in Arrow, once per page.
+
+    Args:
+        catalog: The form versions, shared by the run's builders.
+        owner_type: ``sponsoredAccount`` or ``organization``, the same for the page's leads.
+        owner_id: The owner's id.
+        fetch: Looks up a form version the catalog does not know (the client's ``form_version``).
+        urn_ids: URN -> id cache, shared by the run's builders.
+    """
+
+    def __init__(
+        self,
+        catalog: FormCatalog,
+        owner_type: str,
+        owner_id: int,
+        fetch: Optional[FetchForm] = None,
+        urn_ids: Optional[UrnIds] = None,
+    ) -> None:
+        self.catalog = catalog
+        self.fetch = fetch
+        self.owner_type = owner_type
+        self.owner_id = owner_id
+        # owner_type and owner_id are the same for every lead of the builder: set per table
+        self.fixed: Dict[str, List[Any]] = {
+            name: [] for name in LEAD_COLUMNS if name not in ("owner_type", "owner_id")
+        }
+        self.dynamic: List[Dict[str, Optional[str]]] = []
+        """Per lead: question and hidden-field columns."""
+        self.answers = AnswerRows()
+        self.consents = ConsentRows()
+        self.questions: Dict[Question, int] = {}
+        """The questions the page's answers meet -> their number in this page."""
+        self._unknown: Dict[Tuple[int, bool], Question] = {}
+        """Placeholders for questions no known form version lists, by (id, is multiple choice)."""
+        self._columns: Dict[str, None] = {}
+        self._forms_seen: Set[Tuple[int, Optional[int]]] = set()
+        self._forms: Dict[Any, _LeadForm] = {}
+        self._ids: UrnIds = {None: None} if urn_ids is None else urn_ids
+        self._ids.setdefault(None, None)
+
+    @property
+    def count(self) -> int:
+        """Leads added so far."""
+        return len(self.dynamic)
+
+    def add(self, lead: Lead) -> None:
+        """Resolves one lead into its wide row, answer rows and consent rows."""
+        known = self._form_of(lead)
+        form = known.form
+        row = self._add_lead(lead, known)
+        response = lead.form_response
+        if response is not None:
+            number = len(self.dynamic)
+            if response.answers:
+                self._add_answers(number, response.answers, form, row)
+            if response.consent_responses:
+                self._add_consents(number, response.consent_responses, form)
+        self.dynamic.append(row)
+
+    def _form_of(self, lead: Lead) -> _LeadForm:
+        urn = lead.versioned_lead_gen_form_urn
+        known = self._forms.get(urn)
+        if known is None:
+            form_id, version = parse_versioned_form_urn(urn)
+            known = _LeadForm(form_id, version, self.catalog.get(form_id, version, self.fetch))
+            self._forms[urn] = known
+        return known
+
+    def _add_lead(self, lead: Lead, known: _LeadForm) -> Dict[str, Optional[str]]:
+        """Appends the lead's own columns; returns its hidden-field columns, to which answers add."""
+        form = known.form
+        ids = self._ids
+        metadata = lead.lead_metadata and lead.lead_metadata.sponsored_lead_metadata
+        metadata_info = lead.lead_metadata_info and lead.lead_metadata_info.sponsored_lead_metadata_info
+        campaign_info = metadata_info.campaign if metadata_info else None
+        entity = lead.associated_entity or {}
+        owner_info = lead.owner_info or {}
+        fixed = self.fixed
+        fixed["id"].append(lead.id)
+        fixed["submitted_at"].append(lead.submitted_at)  # epoch ms; converted per column
+        fixed["test_lead"].append(bool(lead.test_lead))
+        fixed["lead_type"].append(lead.lead_type)
+        locale = form.locale if form else "en_US"
+        info = owner_info.get("sponsoredAccountInfo") or owner_info.get("organizationInfo")
+        if info is None and owner_info:  # another union member: take the first with a name
+            info = next((v for v in owner_info.values() if type(v) is dict), None)
+        fixed["owner_name"].append(entity_name(info, locale))
+        fixed["form_id"].append(known.form_id)
+        fixed["form_version"].append(known.version)
+        fixed["form_name"].append(form.name if form else None)
+        fixed["form_locale"].append(form.locale if form else None)
+        submitter = lead.submitter
+        fixed["submitter"].append(submitter if type(submitter) is str else text_value(submitter))
+        campaign = (metadata.campaign if metadata else None) or (campaign_info.id if campaign_info else None)
+        fixed["campaign_id"].append(ids[campaign] if campaign in ids else urn_id(campaign, ids))
+        campaign_name = campaign_info.name if campaign_info else None
+        fixed["campaign_name"].append(
+            campaign_name
+            if campaign_name is None or type(campaign_name) is str
+            else text_value(campaign_name, locale)
+        )
+        creative = entity.get("associatedCreative") or entity.get("sponsoredCreative")
+        fixed["creative_id"].append(ids[creative] if creative in ids else urn_id(creative, ids))
+        fixed["event_id"].append(urn_id(entity.get("event"), ids) if entity else None)
+        fixed["associated_entity"].append(text_value(next(iter(entity.values()), None)) if entity else None)
+        entity_info = lead.associated_entity_info
+        if entity_info:
+            # the creative's (or another entity's) decoration: its name, else the decoration as JSON
+            member = next(iter(entity_info.values()), None)
+            creative_name = entity_name(member, locale)
+            fixed["creative_name"].append(creative_name)
+            fixed["associated_entity_info"].append(
+                None if creative_name is not None else json.dumps(entity_info)
+            )
+        else:
+            fixed["creative_name"].append(None)
+            fixed["associated_entity_info"].append(None)
+        if form is None:
+            return {}
+        if (form.form_id, form.version) not in self._forms_seen:
+            # the form's columns in the form's order, whatever order the answers come in
+            self._forms_seen.add((form.form_id, form.version))
+            self._columns.update(dict.fromkeys(form.hidden_columns))
+            self._columns.update(dict.fromkeys(q.column for q in form.questions.values()))
+        return dict(form.hidden_columns)
+
+    def _add_answers(
+        self,
+        number: int,
+        answers: Sequence[Answer],
+        form: Optional[FormVersion],
+        row: Dict[str, Optional[str]],
+    ) -> None:
+        """Appends the answer rows of lead ``number`` and fills its question columns in ``row``."""
+        rows = self.answers
+        numbers = self.questions
+        questions = form.questions if form else {}
+        for answer in answers:
+            question_id = answer.question_id
+            details = answer.answer_details
+            choice = details.multiple_choice_answer if details else None
+            if choice is None:
+                text_answer = details.text_question_answer if details else None
+                text = text_answer.answer if text_answer else answer.other  # other: an unknown kind, as JSON
+                if text is not None and type(text) is not str:
+                    text = text_value(text)
+                rows.option_ids.append(None)
+                rows.option_labels.append(None)
+            else:
+                option_ids = [int(o) for o in choice.options]
+                options = questions[question_id].options if question_id in questions else {}
+                labels = [options.get(o) for o in option_ids]
+                text = MULTI_VALUE_SEPARATOR.join(
+                    label if label is not None else str(o) for o, label in zip(option_ids, labels)
+                )
+                rows.option_ids.append(json.dumps(option_ids))
+                rows.option_labels.append(json.dumps(labels))
+            question = questions.get(question_id)
+            if question is None:
+                question = self._placeholder(question_id, choice is not None)
+            question_number = numbers.get(question)
+            if question_number is None:
+                question_number = numbers[question] = len(numbers)
+            row[question.column] = text
+            rows.lead_row.append(number)
+            rows.question.append(question_number)
+            rows.answer.append(text)
+
+    def _placeholder(self, question_id: int, choice: bool) -> Question:
+        """The page's one ``Question.unknown`` for this id and kind; its column joins the table."""
+        key = (question_id, choice)
+        question = self._unknown.get(key)
+        if question is None:
+            question = self._unknown[key] = Question.unknown(question_id, choice)
+            self._columns[question.column] = None
+        return question
+
+    def _add_consents(
+        self, number: int, consents: Sequence[ConsentResponse], form: Optional[FormVersion]
+    ) -> None:
+        """Appends the consent rows of lead ``number``, with each consent's text from the form."""
+        rows = self.consents
+        texts = form.consents if form else {}
+        for consent in consents:
+            consent_id = consent.consent_id
+            text, check = texts.get(consent_id, (None, None))
+            rows.lead_row.append(number)
+            rows.consent_id.append(consent_id)
+            rows.consent_text.append(text)
+            rows.accepted.append(consent.accepted)
+            rows.check_required.append(check)
+
+    def tables(self) -> Tuple[pa.Table, pa.Table, pa.Table]:
+        """The page's lead rows, answer rows and consent rows."""
+        leads = self._lead_table()
+        return leads, self._answer_table(leads), self._consent_table(leads)
+
+    def _lead_table(self) -> pa.Table:
+        """The wide lead rows: the fixed columns, then every question and hidden field seen."""
+        names = self._columns  # each form's columns in form order
+        for row in self.dynamic:
+            if not row.keys() <= names.keys():
+                names.update(dict.fromkeys(row))
+        columns: Dict[str, Any] = dict(self.fixed)
+        columns["submitted_at"] = _timestamps(self.fixed["submitted_at"])
+        columns["owner_type"] = [self.owner_type] * self.count  # the same for every lead of a page
+        columns["owner_id"] = [self.owner_id] * self.count
+        types = dict(LEAD_COLUMNS)
+        for name in names:
+            columns[name] = [row.get(name) for row in self.dynamic]
+            types[name] = pa.string()
+        return _table(columns, types, ("id", "submitted_at"))
+
+    def _answer_table(self, leads: pa.Table) -> pa.Table:
+        rows = self.answers
+        by_question = pa.array(rows.question, pa.int32())
+        questions = list(self.questions)
+
+        def of_question(name: str, values: List[Any]) -> Any:
+            return pa.array(values, ANSWER_COLUMNS[name]).take(by_question)
+
+        columns: Dict[str, Any] = {
+            "question_id": of_question("question_id", [q.id for q in questions]),
+            "column_name": of_question("column_name", [q.column for q in questions]),
+            "question_name": of_question("question_name", [q.name for q in questions]),
+            "question_text": of_question("question_text", [q.text for q in questions]),
+            "predefined_field": of_question("predefined_field", [q.predefined_field for q in questions]),
+            "question_type": of_question("question_type", [q.kind for q in questions]),
+            "answer": rows.answer,
+            "option_ids": rows.option_ids,
+            "option_labels": rows.option_labels,
+        }
+        columns.update(_of_their_leads(leads, rows.lead_row))
+        return _table(columns, ANSWER_COLUMNS, ("lead_id", "question_id", "submitted_at"))
+
+    def _consent_table(self, leads: pa.Table) -> pa.Table:
+        rows = self.consents
+        columns: Dict[str, Any] = {
+            "consent_id": rows.consent_id,
+            "consent_text": rows.consent_text,
+            "accepted": rows.accepted,
+            "check_required": rows.check_required,
+        }
+        columns.update(_of_their_leads(leads, rows.lead_row))
+        return _table(columns, CONSENT_COLUMNS, ("lead_id", "consent_id", "submitted_at"))
+
+
+def page_tables(
+    builder: LeadTableBuilder, page: Sequence[Lead], limited: Optional[bool]
+) -> Optional[Tuple[List[TDataItem], int, int]]:
+    """One page of leads as Arrow tables (leads, answers, consents), its leads and its newest.
+
+    ``limited`` is the test-lead filter (None: all, False: real leads only, True: test leads
+    only); None is returned when no lead of the page passes it. The answers and consents go to
+    their own tables with their own keys (dlt's table variants).
+    """
+    add = builder.add
+    if limited is None:
+        for lead in page:
+            add(lead)
+    else:  # LinkedIn's filter is applied again: `false` may not exclude test leads
+        for lead in page:
+            if bool(lead.test_lead) is limited:
+                add(lead)
+    if not builder.count:
+        return None
+    newest = max(builder.fixed["submitted_at"])
+    leads, answers, consents = builder.tables()
+    tables: List[TDataItem] = [
+        leads,
+        dlt.mark.with_hints(
+            answers,
+            dlt.mark.make_hints(table_name=ANSWERS_TABLE, primary_key=["lead_id", "question_id"]),
+            create_table_variant=True,
+        ),
+    ]
+    if consents.num_rows:
+        tables.append(
+            dlt.mark.with_hints(
+                consents,
+                dlt.mark.make_hints(table_name=CONSENTS_TABLE, primary_key=["lead_id", "consent_id"]),
+                create_table_variant=True,
+            )
+        )
+    return tables, builder.count, newest
+
+
+def _of_their_leads(leads: pa.Table, lead_rows: List[int]) -> Dict[str, Any]:
+    """``lead_id``, ``form_id``, ``form_version`` and ``submitted_at`` of the rows' leads."""
+    by_lead = pa.array(lead_rows, pa.int32())
+    columns = {"lead_id": leads["id"].take(by_lead)}
+    columns.update({name: leads[name].take(by_lead) for name in ("form_id", "form_version", "submitted_at")})
+    return columns
+
+
+def _timestamps(epoch_ms: Sequence[int]) -> pa.Array:
+    """Epoch milliseconds as a UTC timestamp column, converted in Arrow rather than per row."""
+    return pa.array(epoch_ms, pa.int64()).cast(pa.timestamp("ms", tz="UTC")).cast(TIMESTAMP)
+
+
+def _table(columns: Mapping[str, Any], types: Dict[str, pa.DataType], required: Tuple[str, ...]) -> pa.Table:
+    """An Arrow table whose ``required`` columns are not nullable.
+
+    Key columns are declared as dlt declares primary keys; ``submitted_at`` (the incremental's
+    cursor, always present) too, which spares dlt's incremental a pass over each table that
+    sets rows without a cursor aside.
+    """
+    schema = pa.schema(
+        [pa.field(name, data_type, nullable=name not in required) for name, data_type in types.items()]
+    )
+    arrays = [_array(columns[name], data_type) for name, data_type in types.items()]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _array(column: Any, data_type: pa.DataType) -> Any:
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks()
+    return column if isinstance(column, pa.Array) else pa.array(column, data_type)
