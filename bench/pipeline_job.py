@@ -11,6 +11,9 @@ import resource
 import time
 from typing import Any, Dict
 
+if not os.environ.get("BENCH_DEFAULT_ALLOCATORS"):
+    import linkedin_leads_pipeline  # noqa: F401  # its allocators, set before dlt is imported: as shipped
+
 import dlt
 from job_args import job_parser
 
@@ -48,6 +51,7 @@ def main() -> None:
     mark = time.perf_counter()
     extract = pipeline.extract(source)
     steps["extract"], mark = round(time.perf_counter() - mark, 2), time.perf_counter()
+    extract_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     normalized = pipeline.normalize()
     steps["normalize"], mark = round(time.perf_counter() - mark, 2), time.perf_counter()
     source_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -72,6 +76,7 @@ def main() -> None:
                 "distinct_leads_in_table": total[1],
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "source_peak_rss_mb": source_rss,
+                "extract_peak_rss_mb": extract_rss,
                 "left": len(left),
                 "slices": metrics.get("slices") or {},
                 "steps_s": steps,

@@ -13,17 +13,41 @@ printed, and the next run continues there; 2 for configuration errors; 1 for oth
 """
 
 import argparse
+import ctypes
+import os
 import sys
 import time
 from typing import Any, Dict, List, Optional
 
-import dlt
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
-from dlt.common.pipeline import LoadInfo
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
-from dlt.pipeline.exceptions import PipelineStepFailed
 
-from linkedin_leads import (
+def use_lean_allocators() -> None:
+    """Memory for this process, set before dlt and pyarrow are imported (``docs/limits.md``).
+
+    Arrow takes the C library's ``malloc`` instead of its own allocator, which keeps a heap for
+    every thread; glibc keeps at most two arenas instead of one per thread. Together they took
+    the source's peak RSS from about 355 MB to 272 MB at the same speed (``bench/README.md``).
+    An ``ARROW_DEFAULT_MEMORY_POOL`` or ``MALLOC_ARENA_MAX`` set in the environment is kept.
+    """
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    if sys.platform.startswith("linux") and "MALLOC_ARENA_MAX" not in os.environ:
+        try:
+            ctypes.CDLL(None).mallopt(M_ARENA_MAX, 2)  # glibc; elsewhere a no-op or absent
+        except (OSError, AttributeError):
+            pass
+
+
+M_ARENA_MAX = -8
+"""glibc's ``mallopt`` parameter for the number of malloc arenas (``malloc.h``)."""
+
+use_lean_allocators()
+
+import dlt  # noqa: E402
+from dlt.common.configuration.exceptions import ConfigFieldMissingException  # noqa: E402
+from dlt.common.pipeline import LoadInfo  # noqa: E402
+from dlt.destinations.exceptions import DatabaseUndefinedRelation  # noqa: E402
+from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
+
+from linkedin_leads import (  # noqa: E402
     LinkedInConfigError,
     LinkedInLeadsError,
     LinkedInOAuthCredentials,

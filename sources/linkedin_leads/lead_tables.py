@@ -12,8 +12,9 @@ Arrow tables per page:
 Built for speed: it runs for every lead and every answer (``bench/README.md`` has the figures).
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 import dlt
 import pyarrow as pa
@@ -361,6 +362,25 @@ def page_tables(
             )
         )
     return tables, builder.count, newest
+
+
+@contextmanager
+def system_memory_pool() -> Iterator[None]:
+    """Arrow allocates from the C library's ``malloc`` while the leads are read, then as before.
+
+    Arrow's default allocator (mimalloc) keeps a heap for every thread that allocates and
+    gives little back until ``release_unused()``. The slice readers, the table builders and
+    dlt's extract thread (which writes the tables to parquet) each kept one: the largest share
+    of the source's peak RSS (``bench/README.md``), at no gain in speed. The previous pool is set
+    back when the leads are read, so the choice is the source's only while it reads.
+    """
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+        previous.release_unused()
 
 
 def _of_their_leads(leads: pa.Table, lead_rows: List[int]) -> Dict[str, Any]:

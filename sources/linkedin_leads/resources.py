@@ -18,7 +18,6 @@ from functools import partial
 from typing import Any, Dict, Iterator, List, MutableMapping, Optional, Tuple, Union
 
 import dlt
-import pyarrow as pa
 from dlt.common import logger
 from dlt.common.configuration.container import Container
 from dlt.common.pipeline import PipelineContext
@@ -33,7 +32,7 @@ from .config import LeadTypesSetting, Owner, TestLeads, discovered_owners
 from .discovery import discover_accounts, discover_organizations
 from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInLeadsError
 from .forms import FormCatalog, lead_form_row
-from .lead_tables import LeadTableBuilder, page_tables
+from .lead_tables import LeadTableBuilder, page_tables, system_memory_pool
 from .progress import PairProgress, Slice, plan
 from .restli import Raw
 from .runs import THROTTLED, Run, SliceEnd, iso
@@ -193,7 +192,7 @@ def read_leads(
     reader = partial(
         read_slice, client=client, catalog=catalog, limited=TEST_LEAD_FILTER[test_leads], run=run
     )
-    with run.builders, StreamPool[Any](workers) as pool:
+    with system_memory_pool(), run.builders, StreamPool[Any](workers) as pool:
 
         def submit(piece: Slice) -> None:
             run.pending[piece] = None
@@ -207,9 +206,6 @@ def read_leads(
                 continue
             for child in run.end(item, pool):  # a slice cut in smaller ones
                 submit(child)
-    # Arrow's allocator (mimalloc) keeps, per thread, the tables other threads freed: some
-    # 100 MB after a backfill, which the load step (DuckDB has its own allocator) adds to
-    pa.default_memory_pool().release_unused()
     for pair, known in progress.items():
         stored.setdefault(pair[0], {})[pair[1]] = known.to_state()
     left = run.left()
