@@ -77,7 +77,9 @@ def main() -> None:
                 "us_per_lead_without": best["without"] / leads * 1e6,
                 "us_per_lead_with": best["with"] / leads * 1e6,
                 "ratio": best["with"] / best["without"],
-                "median_ratio": statistics.median(w / o for w, o in zip(times["with"], times["without"])),
+                "median_ratio": statistics.median(
+                    w / o for w, o in zip(times["with"], times["without"], strict=True)
+                ),
             }
         )
     )

@@ -51,6 +51,7 @@ from linkedin_leads import (  # noqa: E402
     LinkedInConfigError,
     LinkedInLeadsError,
     LinkedInOAuthCredentials,
+    find_cause,
     left_line,
     linkedin_leads,
 )
@@ -185,12 +186,7 @@ def run(pipeline_name: str = "linkedin_leads") -> int:
 
 def linkedin_cause(error: BaseException) -> Optional[LinkedInLeadsError]:
     """The source's own error behind a pipeline failure, if there is one."""
-    current: Optional[BaseException] = error
-    while current is not None:
-        if isinstance(current, LinkedInLeadsError):
-            return current
-        current = current.__cause__ or current.__context__
-    return None
+    return find_cause(error, LinkedInLeadsError)
 
 
 def run_demo(leads: int = 3000, pipeline_name: str = "linkedin_leads_demo") -> int:

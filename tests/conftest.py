@@ -111,8 +111,9 @@ def make_pipeline(tmp_path: Path) -> Callable[..., dlt.Pipeline]:
 
 
 def sql(pipeline: dlt.Pipeline, query: str, *args: Any) -> List[Tuple[Any, ...]]:
+    """The rows of ``query`` in the pipeline's destination, as tuples (any destination)."""
     with pipeline.sql_client() as client:
-        return [tuple(row) for row in client.execute_sql(query, *args)]
+        return [tuple(row) for row in client.execute_sql(query, *args) or []]
 
 
 def lead_ids(pipeline: dlt.Pipeline) -> List[str]:

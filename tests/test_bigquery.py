@@ -10,7 +10,7 @@ import asyncio
 import random
 import threading
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import dlt
 import pytest
@@ -19,7 +19,7 @@ from linkedin_leads.emulator import LeadForm, LinkedInEmulator
 from linkedin_leads.emulator.data import DAY_MS, choice_question, form_versions
 from linkedin_leads.values import from_epoch_ms
 
-from .conftest import NOW_MS, make_source
+from .conftest import NOW_MS, make_source, sql
 
 PROJECT = "linkedin-leads-test"
 
@@ -30,7 +30,8 @@ try:
     from google.oauth2.credentials import Credentials
 except ImportError as missing:  # pragma: no cover - tests/requirements.txt installs them
     pytest.skip(
-        f"BigQuery test skipped: {missing.name} is not installed (pip install -r tests/requirements.txt)",
+        f"BigQuery test skipped: {missing.name} is not installed (pip install -r tests/requirements.txt; "
+        "bqemulator needs Python 3.11 or newer, and .ci/run runs this test on it)",
         allow_module_level=True,
     )
 
@@ -77,7 +78,7 @@ def bigquery(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     # can (no network), and nothing here uses GEOGRAPHY, so the load is skipped
     monkeypatch.setattr(DuckDBEngine, "_load_spatial", lambda self: None)
     settings = Settings(
-        persistence_mode=PersistenceMode.EPHEMERAL,
+        persistence_mode=PersistenceMode.EPHEMERAL,  # type: ignore[arg-type, unused-ignore]  # bqemulator's own annotation
         rest_host="127.0.0.1",
         rest_port=0,
         grpc_host="127.0.0.1",
@@ -98,7 +99,7 @@ def bigquery(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def bigquery_pipeline(bigquery: str, tmp_path: Any) -> Callable[[], dlt.Pipeline]:
     def factory() -> dlt.Pipeline:
         destination = dlt.destinations.bigquery(
-            credentials=Credentials(token="local-test-token"),
+            credentials=Credentials(token="local-test-token"),  # type: ignore[no-untyped-call, arg-type, unused-ignore]
             project_id=PROJECT,
             location="US",
         )
@@ -110,11 +111,6 @@ def bigquery_pipeline(bigquery: str, tmp_path: Any) -> Callable[[], dlt.Pipeline
         )
 
     return factory
-
-
-def rows(pipeline: dlt.Pipeline, query: str) -> List[Tuple[Any, ...]]:
-    with pipeline.sql_client() as client:
-        return [tuple(row) for row in client.execute_sql(query)]
 
 
 def test_full_and_incremental_load_into_bigquery(
@@ -135,7 +131,7 @@ def test_full_and_incremental_load_into_bigquery(
     pipeline.run(make_source(emulator, lookback_hours=0))
     table = f"`{PROJECT}.linkedin.lead_form_responses`"
     truth = {lead.id: lead for lead in emulator.visible_leads()}
-    loaded = rows(pipeline, f"SELECT id, submitted_at, test_lead, form_id, campaign_name FROM {table}")
+    loaded = sql(pipeline, f"SELECT id, submitted_at, test_lead, form_id, campaign_name FROM {table}")
     assert sorted(r[0] for r in loaded) == sorted(truth)
     for lead_id, submitted_at, test_lead, form_id, campaign_name in loaded:
         lead = truth[lead_id]
@@ -151,9 +147,9 @@ def test_full_and_incremental_load_into_bigquery(
     ]
     emulator.add_leads(new)
     pipeline.run(make_source(emulator, lookback_hours=0))
-    counts = rows(pipeline, f"SELECT count(*), count(DISTINCT id) FROM {table}")
+    counts = sql(pipeline, f"SELECT count(*), count(DISTINCT id) FROM {table}")
     assert counts == [(len(truth) + len(new),) * 2]
-    answers = rows(
+    answers = sql(
         pipeline,
         f"SELECT count(*), count(DISTINCT CONCAT(lead_id, '/', CAST(question_id AS STRING)))"
         f" FROM `{PROJECT}.linkedin.lead_form_responses__answers`",
@@ -162,7 +158,7 @@ def test_full_and_incremental_load_into_bigquery(
     # column types as BigQuery reports them
     types: Dict[str, str] = {
         f"{t}.{c}": d
-        for t, c, d in rows(
+        for t, c, d in sql(
             pipeline,
             f"SELECT table_name, column_name, data_type FROM `{PROJECT}.linkedin.INFORMATION_SCHEMA.COLUMNS`",
         )
@@ -172,10 +168,10 @@ def test_full_and_incremental_load_into_bigquery(
     assert types["lead_form_responses.form_id"] == "INT64"
     assert types["lead_form_responses__answers.option_labels"] == "STRING"  # JSON text
     assert types["lead_form_responses.grosse_des_teams"] == "STRING"  # folded from German
-    german = rows(pipeline, f"SELECT grosse_des_teams FROM {table} WHERE form_id = 8200000")
+    german = sql(pipeline, f"SELECT grosse_des_teams FROM {table} WHERE form_id = 8200000")
     assert len(german) == sum(1 for lead in emulator.visible_leads() if lead.form_id == 8_200_000) == 6
     assert {g[0] for g in german} <= {"1–10", "11+", "1–10; 11+"}
-    labels = rows(
+    labels = sql(
         pipeline,
         f"SELECT option_labels FROM `{PROJECT}.linkedin.lead_form_responses__answers`"
         " WHERE option_labels IS NOT NULL LIMIT 1",

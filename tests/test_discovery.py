@@ -6,7 +6,7 @@ import dlt
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from linkedin_leads import LinkedInConfigError
+from linkedin_leads import LinkedInConfigError, find_cause
 from linkedin_leads.emulator import Dataset, Fault, LinkedInEmulator
 
 from .conftest import lead_ids, make_source
@@ -23,8 +23,8 @@ def test_discovers_accounts_over_pages_and_lead_gen_organizations(
     pipeline.run(make_source(emulator, account_ids=None, organization_ids=None, page_size=3))
     assert lead_ids(pipeline) == sorted(lead.id for lead in emulator.visible_leads())
     account_calls = emulator.calls("adAccounts")
-    assert len(account_calls) == 3 and "pageToken=3" in account_calls[1].query  # 7 accounts, 3 a page
-    listed = {r.query.split("owner=")[1].split("&")[0] for r in emulator.calls("leadForms")}
+    assert len(account_calls) == 3 and account_calls[1].params["pageToken"] == "3"  # 7 accounts, 3 a page
+    listed = {next(iter(r.params["owner"].values())) for r in emulator.calls("leadForms")}
     assert len(listed) == 2 + 5 + 1  # every account, the lead-gen organization, not the other one
     assert not any("2999999" in owner for owner in listed)
     assert any(line.startswith("INFO Discovered LinkedIn owners") and "520000004" in line for line in dlt_log)
@@ -49,10 +49,8 @@ def test_nothing_discovered_says_what_was_searched(make_pipeline: MakePipeline) 
     with LinkedInEmulator(Dataset()) as emulator:
         with pytest.raises(PipelineStepFailed) as failure:
             make_pipeline().run(make_source(emulator, account_ids=None, organization_ids=None))
-        error = failure.value.__cause__
-        while error is not None and not isinstance(error, LinkedInConfigError):
-            error = error.__cause__
-        assert isinstance(error, LinkedInConfigError)
+        error = find_cause(failure.value, LinkedInConfigError)
+        assert error is not None
         for fragment in (
             "adAccounts?q=search",
             "r_ads",

@@ -3,15 +3,16 @@ or with a clear error that leaves the cursor where it was."""
 
 import random
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, List, Optional
 
 import dlt
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from linkedin_leads import LinkedInAccessError, LinkedInAPIError, LinkedInAuthError
+from linkedin_leads import LinkedInAccessError, LinkedInAPIError, LinkedInAuthError, find_cause
 from linkedin_leads.emulator import Fault, LinkedInEmulator
 from linkedin_leads.emulator.data import DAY_MS
+from linkedin_leads.runs import responses_state
 
 from .conftest import DAILY_QUOTA_BODY, every_lead_once, lead_ids, make_source, oauth
 
@@ -19,18 +20,14 @@ MakePipeline = Callable[..., dlt.Pipeline]
 
 
 def cursor(pipeline: dlt.Pipeline) -> Optional[Any]:
-    state: Dict[str, Any] = pipeline.state.get("sources", {}).get("linkedin_leads", {})
-    resource = state.get("resources", {}).get("lead_form_responses", {})
-    return resource.get("incremental", {}).get("submitted_at", {}).get("last_value")
+    """dlt's own cursor (the newest ``submitted_at`` loaded), None before any lead."""
+    return responses_state(pipeline).get("incremental", {}).get("submitted_at", {}).get("last_value")
 
 
 def failure(pipeline: dlt.Pipeline, source: Any) -> BaseException:
     with pytest.raises(PipelineStepFailed) as info:
         pipeline.run(source)
-    error: BaseException = info.value
-    while error.__cause__ is not None and not isinstance(error, LinkedInAPIError | LinkedInAuthError):
-        error = error.__cause__
-    return error
+    return find_cause(info.value, (LinkedInAPIError, LinkedInAuthError)) or info.value
 
 
 def next_run_is_complete(pipeline: dlt.Pipeline, emulator: LinkedInEmulator, fault: Fault) -> None:
@@ -224,6 +221,7 @@ def test_skipped_owner_is_loaded_in_full_once_accessible(
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator, skip_inaccessible_owners=True))
     assert any(f"WARNING Skipped urn:li:sponsoredAccount:{denied_id}" in line for line in dlt_log)
+    assert pipeline.last_trace is not None
     extract = pipeline.last_trace.last_extract_info
     assert extract is not None
     metrics = next(m for ms in extract.metrics.values() for m in ms)["resource_metrics"]

@@ -77,8 +77,8 @@ def test_creative_names_from_associated_entity_info(dataset: Dataset, make_pipel
         with LinkedInEmulator(dataset, entity_names=names) as emulator:
             pipeline = make_pipeline(f"creatives_{names}")
             pipeline.run(make_source(emulator))
-            finder = [r for r in emulator.calls("leadFormResponses") if "submittedAtTimeRange" in r.query]
-            assert finder and all("associatedEntityInfo" in r.query for r in finder)
+            finder = [r for r in emulator.calls("leadFormResponses") if "submittedAtTimeRange" in r.params]
+            assert finder and all("associatedEntityInfo" in r.params["fields"] for r in finder)
             rows = by_id(pipeline, "creative_id, creative_name, associated_entity_info")
             sponsored = [x for x in emulator.visible_leads() if x.lead_type == "SPONSORED"]
             assert sponsored

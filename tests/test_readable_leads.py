@@ -193,8 +193,8 @@ def test_organic_leads_and_their_forms(emulator: LinkedInEmulator, make_pipeline
     )
     # a SPONSORED query is never sent for an organization, nor an organic one for an ad account
     for record in emulator.calls("leadFormResponses"):
-        organic_owner = "owner=(organization:" in record.query
-        assert ("leadType=(leadType:SPONSORED)" in record.query) is not organic_owner
+        organic_owner = "organization" in record.params["owner"]
+        assert (record.params["leadType"] == {"leadType": "SPONSORED"}) is not organic_owner
     questions = sql(
         pipeline,
         "SELECT q.text FROM lead_forms f JOIN lead_forms__questions q ON q._dlt_parent_id = f._dlt_id"

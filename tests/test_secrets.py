@@ -4,7 +4,7 @@ files or the destination, during runs that refresh tokens and hit errors."""
 import logging
 import traceback
 from pathlib import Path
-from typing import Callable, List
+from typing import Any, Callable, List
 
 import dlt
 import pytest
@@ -27,7 +27,7 @@ def everything_written(tmp_path: Path, pipeline: dlt.Pipeline) -> str:
         if path.is_file():
             chunks.append(path.read_bytes().decode("utf-8", "replace"))
     with pipeline.sql_client() as client:
-        for (table,) in client.execute_sql(
+        for (table,) in client.execute_sql(  # type: ignore[union-attr]  # a SELECT always has rows
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", pipeline.dataset_name
         ):
             chunks.append(str(client.execute_sql(f'SELECT * FROM "{table}"')))
@@ -61,8 +61,10 @@ def test_no_secret_leaks_with_debug_logging(
         info = pipeline.run(
             make_source(emulator, credentials=oauth, skip_inaccessible_owners=True, page_size=60)
         )
+        assert pipeline.last_trace is not None
         texts += [str(info), repr(info), str(pipeline.last_trace), repr(pipeline.last_trace.asdict())]
         # a failing run: the denied owner without skipping, then an expired access token
+        credentials: Any
         for credentials in (oauth, None):
             if credentials is None:
                 emulator.expire_access_tokens()
@@ -71,6 +73,7 @@ def test_no_secret_leaks_with_debug_logging(
             with pytest.raises(Exception) as failure:
                 pipeline.run(make_source(emulator, credentials=credentials))
             texts += [str(failure.value), "".join(traceback.format_exception(failure.value))]
+            assert pipeline.last_trace is not None
             texts += [str(pipeline.last_trace), repr(pipeline.last_trace.asdict())]
     # every message sent through dlt's logger at any level, what reached the root logger
     # (urllib3 ...), and stderr (searched too, but asserted on nothing: dlt's handler keeps the

@@ -7,6 +7,7 @@ Each test ends with the destination checked by SQL: every lead LinkedIn holds, e
 
 import random
 import time
+from itertools import pairwise
 from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
 
 import dlt
@@ -14,6 +15,7 @@ import pytest
 
 from linkedin_leads.emulator import Dataset, Fault, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS
+from linkedin_leads.runs import responses_state
 from linkedin_leads.values import from_epoch_ms
 
 from .conftest import DAILY_QUOTA_BODY, NOW_MS, every_lead_once, lead_ids, make_source, newest_by_pair, sql
@@ -23,6 +25,7 @@ MakePipeline = Callable[..., dlt.Pipeline]
 
 def metrics(pipeline: dlt.Pipeline) -> Dict[str, Any]:
     """The custom metrics of ``lead_form_responses`` in the last extract."""
+    assert pipeline.last_trace is not None
     extract = pipeline.last_trace.last_extract_info
     assert extract is not None
     for steps in extract.metrics.values():
@@ -34,18 +37,23 @@ def metrics(pipeline: dlt.Pipeline) -> Dict[str, Any]:
 
 
 def progress(pipeline: dlt.Pipeline) -> Dict[str, Any]:
-    state: Dict[str, Any] = pipeline.state["sources"]["linkedin_leads"]["resources"]["lead_form_responses"]
-    return state
+    return responses_state(pipeline)
 
 
-def queried(emulator: LinkedInEmulator, owner: str = "") -> List[Tuple[int, int]]:
-    """The ``[start, end)`` each responses query covered (its range starts 1 ms early)."""
+def queried(emulator: LinkedInEmulator, owner: str = "", lead_type: str = "") -> List[Tuple[int, int]]:
+    """The ``[start, end)`` each responses query of ``owner`` (a URN; any if empty) and
+    ``lead_type`` (any if empty) covered (its range starts 1 ms early)."""
     spans = []
     for record in emulator.calls("leadFormResponses"):
-        if owner in record.query and "submittedAtTimeRange=(" in record.query:
-            bounds = record.query.split("submittedAtTimeRange=(")[1].split(")")[0].split(",")
-            lo, hi = (int(v.split(":")[1]) for v in bounds)
-            spans.append((lo + 1, hi))
+        params = record.params
+        if "submittedAtTimeRange" not in params:
+            continue
+        if owner and owner not in params["owner"].values():
+            continue
+        if lead_type and params["leadType"] != {"leadType": lead_type}:
+            continue
+        bounds = params["submittedAtTimeRange"]
+        spans.append((int(bounds["start"]) + 1, int(bounds["end"])))
     return sorted(set(spans))
 
 
@@ -93,8 +101,8 @@ def test_backfill_larger_than_the_daily_quota_finishes_over_days(make_pipeline: 
             assert metrics(pipeline)["stopped"]["resets_at"]
         assert len(loaded) >= 2, "the quota never stopped a run: the test proves nothing"
         # every day more of the window is recorded as read, and more leads are loaded until all are
-        assert all(b > a for a, b in zip(covered, covered[1:])), covered
-        assert all(b > a or b == len(emulator.visible_leads()) for a, b in zip(loaded, loaded[1:])), loaded
+        assert all(b > a for a, b in pairwise(covered)), covered
+        assert all(b > a or b == len(emulator.visible_leads()) for a, b in pairwise(loaded)), loaded
         assert not metrics(pipeline)["left"]
         every_lead_once(pipeline, emulator)
         assert progress(pipeline)["last_run"] == {"stopped": None, "left": []}
@@ -197,7 +205,7 @@ def test_an_owner_refused_mid_run_continues_where_it_stopped(
     pipeline.run(make_source(emulator, skip_inaccessible_owners=True, page_size=10))
     every_lead_once(pipeline, emulator)
     # the owner's second run reads only what it had not read, and the lookback before its newest lead
-    again = queried(emulator, f"sponsoredAccount%3A{denied})")
+    again = queried(emulator, f"urn:li:sponsoredAccount:{denied}")
     assert again
     lookback = [(known["newest"] - DAY_MS, NOW_MS + DAY_MS)]
     read = [tuple(span) for span in known["read"]]
@@ -216,11 +224,11 @@ def test_offset_cap_and_refused_count(make_pipeline: MakePipeline, dlt_log: List
         every_lead_once(pipeline, emulator)
         assert metrics(pipeline)["slices"]["split"] >= 1
         refused = [r for r in emulator.calls("leadFormResponses") if r.status == 400]
-        assert any("count=1000" in r.query for r in refused)  # once, then 500 for the rest of the run
-        assert all("count=1000" not in r.query for r in emulator.calls() if r.status == 200)
+        assert any(r.params["count"] == "1000" for r in refused)  # once, then 500 for the rest of the run
+        assert all(r.params.get("count") != "1000" for r in emulator.calls() if r.status == 200)
         assert any("asking for 500 per page" in line for line in dlt_log)
         assert all(
-            int(r.query.split("start=")[1].split("&")[0]) + 500 <= 10_000
+            int(r.params["start"]) + 500 <= 10_000
             for r in emulator.calls("leadFormResponses")
             if r.status == 200
         )
@@ -235,8 +243,8 @@ def test_refused_count_in_forms_listing_and_discovery(
     pipeline.run(make_source(emulator, account_ids=None, organization_ids=None, page_size=100))
     every_lead_once(pipeline, emulator)
     pages = [r for r in emulator.calls("adAccounts") if r.status == 200]
-    assert pages and all("pageSize=25" in r.query for r in pages)  # 100, 50, then 25 kept
-    assert all("count=25" in r.query for r in emulator.calls("leadForms") if r.status == 200)
+    assert pages and all(r.params["pageSize"] == "25" for r in pages)  # 100, 50, then 25 kept
+    assert all(r.params["count"] == "25" for r in emulator.calls("leadForms") if r.status == 200)
 
 
 def test_a_fixed_window_then_the_rest(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
@@ -258,15 +266,15 @@ def test_a_fixed_window_then_the_rest(emulator: LinkedInEmulator, make_pipeline:
     every_lead_once(pipeline, emulator)
     # the window already read is not asked for again, but for the lookback before each pair's
     # newest lead in it
-    pairs = {(f"{x.owner_kind}%3A{x.owner_id})", x.lead_type) for x in emulator.visible_leads()}
+    pairs = {(f"urn:li:{x.owner_kind}:{x.owner_id}", x.lead_type) for x in emulator.visible_leads()}
     for owner, lead_type in pairs:
         of_pair = [
             x.submitted_at
             for x in inside
-            if f"{x.owner_kind}%3A{x.owner_id})" == owner and x.lead_type == lead_type
+            if f"urn:li:{x.owner_kind}:{x.owner_id}" == owner and x.lead_type == lead_type
         ]
         anchor = max(of_pair, default=end)  # no lead: the end of what was read
-        spans = [span for span in queried(emulator, f"{owner}&leadType=(leadType:{lead_type})")]
+        spans = queried(emulator, owner, lead_type)
         assert spans and overlap(spans, [(start, end)]) <= end - (anchor - DAY_MS)
 
 

@@ -1,8 +1,10 @@
 """End to end: emulator over HTTP -> linkedin_leads source -> DuckDB -> SQL."""
 
+import json
 import random
 import time
 from collections import Counter
+from itertools import pairwise
 from typing import Any, Callable, Dict, List, Tuple
 
 import dlt
@@ -194,11 +196,12 @@ def test_test_leads_modes(
     with LinkedInEmulator(dataset, limited_false_excludes_tests=false_excludes_tests) as emulator:
         pipeline = make_pipeline()
         pipeline.run(make_source(emulator, test_leads=mode))
-        wanted = {
+        filters: Dict[str, Callable[[Lead], bool]] = {
             "include": lambda lead: True,
             "exclude": lambda lead: not lead.test_lead,
             "only": lambda lead: lead.test_lead,
-        }[mode]
+        }
+        wanted = filters[mode]
         expected = [lead for lead in emulator.visible_leads() if wanted(lead)]
         assert 0 < len(expected)
         assert lead_ids(pipeline) == ids_of(expected)
@@ -224,8 +227,8 @@ def test_lead_types_restrict_the_queries(emulator: LinkedInEmulator, make_pipeli
     pipeline.run(make_source(emulator, lead_types="EVENT, sponsored"))
     types = {r[0] for r in sql(pipeline, "SELECT DISTINCT lead_type FROM lead_form_responses")}
     assert types == {"SPONSORED", "EVENT"}
-    sent = {r.query.split("leadType=")[1].split("&")[0] for r in emulator.calls("leadFormResponses")}
-    assert sent == {"(leadType:SPONSORED)", "(leadType:EVENT)"}
+    sent = {r.params["leadType"]["leadType"] for r in emulator.calls("leadFormResponses")}
+    assert sent == {"SPONSORED", "EVENT"}
 
 
 @pytest.mark.parametrize("total", ["wrong", "absent", "exact"])
@@ -239,9 +242,10 @@ def test_paging_short_pages_and_untrusted_totals(
         # every page asked for where the one before it ended, until an empty page
         starts: Dict[str, List[int]] = {}
         for record in emulator.calls("leadFormResponses"):
-            query = "&".join(p for p in record.query.split("&") if not p.startswith(("start=", "count=")))
-            starts.setdefault(query, []).append(int(record.query.split("start=")[1].split("&")[0]))
-        short_page_seen = any(any(b - a < 7 for a, b in zip(s, s[1:])) for s in starts.values())
+            params = record.params
+            query = str({k: v for k, v in params.items() if k not in ("start", "count")})
+            starts.setdefault(query, []).append(int(params["start"]))
+        short_page_seen = any(any(b - a < 7 for a, b in pairwise(s)) for s in starts.values())
         assert short_page_seen
 
 
@@ -281,20 +285,21 @@ def queries(emulator: LinkedInEmulator, path: str) -> Dict[str, List[int]]:
     """The start offsets asked of each query of ``path`` (its parameters but start and count)."""
     by_query: Dict[str, List[int]] = {}
     for record in emulator.calls(path):
-        params = dict(p.split("=", 1) for p in record.query.split("&"))
+        params = record.params
         if "versionedLeadGenFormUrn" in params:
             continue  # a form-version look-up, counted apart
-        key = "&".join(f"{k}={v}" for k, v in params.items() if k not in ("start", "count"))
+        key = json.dumps({k: v for k, v in params.items() if k not in ("start", "count")}, sort_keys=True)
         by_query.setdefault(key, []).append(int(params["start"]))
     return by_query
 
 
 def leads_in_query(emulator: LinkedInEmulator, query: str) -> int:
     """How many leads the emulator holds for one responses query (its owner, type and range)."""
-    params = dict(p.split("=", 1) for p in query.split("&"))
-    owner_id = int(params["owner"].rsplit("%3A", 1)[1].rstrip(")"))
-    lead_type = params["leadType"].split(":")[1].rstrip(")")
-    start, end = (int(v.split(":")[1]) for v in params["submittedAtTimeRange"].strip("()").split(","))
+    params = json.loads(query)
+    owner_id = int(next(iter(params["owner"].values())).rsplit(":", 1)[1])
+    lead_type = params["leadType"]["leadType"]
+    bounds = params["submittedAtTimeRange"]
+    start, end = int(bounds["start"]), int(bounds["end"])
     return sum(
         1
         for lead in emulator.visible_leads()
@@ -336,7 +341,7 @@ def test_api_call_budget(emulator: LinkedInEmulator, make_pipeline: MakePipeline
     assert sum(leads_in_query(emulator, q) for q in read) == len(emulator.visible_leads())
     # one query per pair, and each pair with more than a page cut into slices of 30 days at most
     assert len(cut) == pairs and len(read) <= pairs * (13 + 2 * 10)
-    versions = [r for r in emulator.calls("leadFormResponses") if "versionedLeadGenFormUrn=" in r.query]
+    versions = [r for r in emulator.calls("leadFormResponses") if "versionedLeadGenFormUrn" in r.params]
     assert len(versions) == old_versions(emulator.visible_leads(), emulator) > 0
 
     emulator.reset_log()
@@ -347,7 +352,7 @@ def test_api_call_budget(emulator: LinkedInEmulator, make_pipeline: MakePipeline
     assert len(leads) == pairs  # one query per (owner, lead type) ...
     assert all(v == [0, 1] for v in leads.values())  # ... re-reading its newest lead
     # form versions looked up once are kept in the pipeline state: never asked for again
-    assert not [r for r in emulator.calls("leadFormResponses") if "versionedLeadGenFormUrn=" in r.query]
+    assert not [r for r in emulator.calls("leadFormResponses") if "versionedLeadGenFormUrn" in r.params]
 
 
 def test_oauth_refresh_token_mode(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
@@ -391,7 +396,9 @@ def test_configuration_from_environment(
     pipeline = make_pipeline()
     pipeline.run(linkedin_leads())
     assert lead_ids(pipeline) == ids_of([lead for lead in emulator.visible_leads() if not lead.test_lead])
-    assert all("count=25" in r.query for r in emulator.calls() if "versionedLeadGenFormUrn" not in r.query)
+    assert all(
+        r.params["count"] == "25" for r in emulator.calls() if "versionedLeadGenFormUrn" not in r.params
+    )
 
 
 def test_full_refresh_replace_and_append(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:

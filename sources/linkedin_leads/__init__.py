@@ -31,6 +31,7 @@ from .exceptions import (
     LinkedInConfigError,
     LinkedInLeadsError,
     LinkedInQuotaError,
+    find_cause,
 )
 from .forms import FormCatalog, QuestionColumns
 from .resources import check_meta, list_lead_forms, read_leads
@@ -41,6 +42,7 @@ from .settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_LOOKBACK_HOURS,
     DEFAULT_PAGE_SIZE,
+    HARD_DELETE_HINT,
 )
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "LinkedInLeadsError",
     "LinkedInOAuthCredentials",
     "LinkedInQuotaError",
+    "find_cause",
     "left_line",
     "linkedin_leads",
     "work_left",
@@ -126,7 +129,9 @@ def linkedin_leads(
         """Every lead form of every owner; the owners go to ``lead_form_responses`` as meta."""
         yield from list_lead_forms(client, owners, lead_types, catalog, concurrency, skip_inaccessible_owners)
 
-    @dlt.transformer(name="lead_form_responses", primary_key="id", write_disposition="merge")
+    @dlt.transformer(
+        name="lead_form_responses", primary_key="id", write_disposition="merge", columns=HARD_DELETE_HINT
+    )
     def lead_form_responses(forms: Any, meta: Any = None) -> Iterator[TDataItem]:
         """The leads of every (owner, lead type), read in time slices (see ``resources``)."""
         yield from read_leads(

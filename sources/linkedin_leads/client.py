@@ -13,7 +13,7 @@ ever quoting a secret.
 """
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, TypeVar, overload
 
 import msgspec
@@ -29,7 +29,16 @@ from dlt.sources.helpers.requests import (
 )
 
 from .auth import LinkedInCredentials, make_token_provider
-from .exceptions import LinkedInAPIError, LinkedInAuthError, LinkedInPagingLimitError, LinkedInQuotaError
+from .exceptions import (
+    LinkedInAPIError,
+    LinkedInAuthError,
+    LinkedInPagingLimitError,
+    api_error,
+    error_field,
+    is_count_refused,
+    is_daily_quota,
+    quota_error,
+)
 from .paging import paginate
 from .records import Lead, decode_lead_page
 from .restli import QueryParams, Raw, encode_query
@@ -58,17 +67,6 @@ BAD_BODY_ATTEMPTS = 3
 """A 200 whose body is not JSON (cut by a proxy) is asked for again this many times."""
 
 
-def is_daily_quota(response: Optional[Response]) -> bool:
-    """A 429 that will not clear before midnight UTC (LinkedIn's daily limits)."""
-    if response is None or response.status_code != 429:
-        return False
-    try:
-        message = str(response.json().get("message", ""))
-    except (ValueError, AttributeError):
-        return False
-    return "DAY limit" in message or " DAY " in message
-
-
 def _retry_throttling(response: Optional[Response], exception: Optional[BaseException]) -> bool:
     """dlt's retry condition: every 429, a bounded number of times (``request_max_attempts``).
 
@@ -76,11 +74,6 @@ def _retry_throttling(response: Optional[Response], exception: Optional[BaseExce
     protection", and the message text is no promise that the limit will not clear.
     """
     return response is not None and response.status_code == 429
-
-
-def is_count_refused(error: LinkedInAPIError) -> bool:
-    """LinkedIn's 400 for a ``count`` (or ``pageSize``) larger than it serves."""
-    return error.status == 400 and "too many entities" in (error.message or "").lower()
 
 
 def fallback_versions(today: datetime, months: int = VERSION_FALLBACK_MONTHS) -> List[str]:
@@ -142,9 +135,9 @@ class LinkedInClient:
             "X-Restli-Protocol-Version": RESTLI_PROTOCOL_VERSION,
         }
 
-    def _send(self, url: str, token: str, version: str) -> Response:
+    def _send(self, method: str, url: str, token: str, version: str, body: Any = None) -> Response:
         try:
-            return self._http.session.get(url, headers=self._headers(token, version))
+            return self._http.session.request(method, url, headers=self._headers(token, version), json=body)
         except RequestException as exc:
             # only the exception's type: its text may quote the request, never needed here
             raise LinkedInAPIError(
@@ -165,8 +158,8 @@ class LinkedInClient:
     def get(self, path: str, params: QueryParams, decode: Optional[Callable[[bytes], Any]] = None) -> Any:
         """GETs ``{base_url}/{path}?{rest.li query}`` and returns ``decode(body)``.
 
-        ``decode`` defaults to dlt's JSON (orjson, 1.5 to 2 times faster than requests' own
-        decoder here). A body that is not JSON (cut short) is asked for again; a JSON body whose
+        ``decode`` defaults to dlt's JSON (orjson, faster than requests' own decoder; see
+        ``bench/README.md``). A body that is not JSON (cut short) is asked for again; a JSON body whose
         shape ``decode`` cannot read (a msgspec ``ValidationError``) fails at once, naming the field.
 
         Raises:
@@ -176,11 +169,50 @@ class LinkedInClient:
         """
         decode = decode or json.loadb
         url = f"{self.base_url}/{path}?{encode_query(params)}"
-        refreshes = 0
         bad_bodies = 0
         while True:
+            response = self._exchange("GET", url)
+            try:
+                return decode(response.content)
+            except msgspec.ValidationError as exc:
+                raise LinkedInAPIError(
+                    response.status_code,
+                    "UNEXPECTED_SHAPE",
+                    f"LinkedIn's answer does not have the shape this source reads: {exc}",
+                    url,
+                    hint="Report it at the project's issue tracker with the field named here",
+                ) from None
+            except ValueError:
+                bad_bodies += 1
+                if bad_bodies >= BAD_BODY_ATTEMPTS:
+                    raise LinkedInAPIError(
+                        response.status_code,
+                        "INVALID_BODY",
+                        f"LinkedIn answered {BAD_BODY_ATTEMPTS} times with a body that is not JSON"
+                        " (cut short or not from the API)",
+                        url,
+                    ) from None
+                logger.warning(f"LinkedIn's answer to GET {url} was not valid JSON; asking again")
+
+    def send(self, method: str, path: str, body: Any = None) -> Response:
+        """Sends ``method`` (``POST``, ``DELETE``) to ``{base_url}/{path}`` with ``body`` as JSON.
+
+        Raises:
+            LinkedInAPIError: If LinkedIn answers with an error status, or cannot be reached.
+        """
+        return self._exchange(method, f"{self.base_url}/{path}", body)
+
+    def _exchange(self, method: str, url: str, body: Any = None) -> Response:
+        """One request, answered: a new token on a 401, another version on a 426, errors raised."""
+        refreshes = 0
+        while True:
             token, version = self._tokens.token(), self.api_version
-            response = self._send(url, token, version)
+            response: Optional[Response] = self._send(method, url, token, version, body)
+            if response is not None and response.status_code == 426:
+                # a sunset LinkedIn-Version, whether or not the body says NONEXISTENT_VERSION
+                response = self._fall_back(method, url, version, body)
+            if response is None:  # another thread found the version: ask again with it
+                continue
             status = response.status_code
             if status == 401:
                 # any 401: with a refresh token, a new access token and the request again (one
@@ -193,43 +225,20 @@ class LinkedInClient:
                     logger.info("LinkedIn access token refused or expired; obtained a new one")
                     refreshes += 1
                 continue
-            if status == 426:  # a sunset LinkedIn-Version, whether or not the body says NONEXISTENT_VERSION
-                self._fall_back(url, version)
-                continue
             if status == 429:  # still throttled after dlt's retries
-                raise quota_error(response, url) if is_daily_quota(response) else _api_error(response, url)
+                raise quota_error(response, url) if is_daily_quota(response) else api_error(response, url)
             if status >= 400:
-                raise _api_error(response, url)
-            try:
-                return decode(response.content)
-            except msgspec.ValidationError as exc:
-                raise LinkedInAPIError(
-                    status,
-                    "UNEXPECTED_SHAPE",
-                    f"LinkedIn's answer does not have the shape this source reads: {exc}",
-                    url,
-                    hint="Report it at the project's issue tracker with the field named here",
-                ) from None
-            except ValueError:
-                bad_bodies += 1
-                if bad_bodies >= BAD_BODY_ATTEMPTS:
-                    raise LinkedInAPIError(
-                        status,
-                        "INVALID_BODY",
-                        f"LinkedIn answered {BAD_BODY_ATTEMPTS} times with a body that is not JSON"
-                        " (cut short or not from the API)",
-                        url,
-                    ) from None
-                logger.warning(f"LinkedIn's answer to GET {url} was not valid JSON; asking again")
+                raise api_error(response, url)
+            return response
 
     def _auth_error(self, response: Response, token: str, refreshes: int) -> LinkedInAuthError:
         """The error for a 401 the source cannot get past; a plain expired token says how to renew."""
-        code, service = _error_field(response, "code"), _error_field(response, "serviceErrorCode")
+        code, service = error_field(response, "code"), error_field(response, "serviceErrorCode")
         meaning = TOKEN_ERRORS.get(service or "", code or "refused")
         if not self._tokens.can_refresh and (code == EXPIRED_ACCESS_TOKEN or service == "65602"):
             self._tokens.refresh(token)  # raises the access token's own message
         detail = (
-            f"HTTP 401 {code or ''} serviceErrorCode {service or '-'}: {_error_field(response, 'message')}"
+            f"HTTP 401 {code or ''} serviceErrorCode {service or '-'}: {error_field(response, 'message')}"
         )
         if self._tokens.can_refresh:
             return LinkedInAuthError(
@@ -244,15 +253,17 @@ class LinkedInClient:
             "`client_id`, `client_secret` and `refresh_token` so the source renews it by itself."
         )
 
-    def _fall_back(self, url: str, sunset: str) -> None:
-        """Finds the newest ``LinkedIn-Version`` LinkedIn accepts, once for all threads."""
+    def _fall_back(self, method: str, url: str, sunset: str, body: Any) -> Optional[Response]:
+        """Finds the newest ``LinkedIn-Version`` LinkedIn accepts, once for all threads; returns
+        the answer to the request with it (None: another thread already found one)."""
         with self._version_lock:
             if self.api_version != sunset:
-                return  # another request already found one
+                return None
             candidates = [v for v in fallback_versions(datetime.now(timezone.utc)) if v != sunset]
             token = self._tokens.token()
             for candidate in candidates:
-                if self._send(url, token, candidate).status_code != 426:
+                response = self._send(method, url, token, candidate, body)
+                if response.status_code != 426:
                     logger.warning(
                         f"LinkedIn-Version {sunset} is no longer active; using {candidate}, the "
                         f'newest version LinkedIn accepts. Pin it with api_version = "{candidate}" '
@@ -260,7 +271,7 @@ class LinkedInClient:
                         "a year)."
                     )
                     self.api_version = candidate
-                    return
+                    return response
             raise LinkedInAPIError(
                 426,
                 NONEXISTENT_VERSION,
@@ -362,40 +373,5 @@ class LinkedInClient:
         return None
 
 
-def quota_error(response: Response, url: str) -> LinkedInQuotaError:
-    """The daily quota error, saying when it resets."""
-    now = datetime.now(timezone.utc)
-    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    wait = midnight - now
-    return LinkedInQuotaError(
-        response.status_code,
-        _error_field(response, "code"),
-        _error_field(response, "message"),
-        url,
-        hint=(
-            f"This is LinkedIn's daily quota: it resets at 00:00 UTC ({midnight:%Y-%m-%d %H:%M} UTC, in "
-            f"{wait.seconds // 3600} h {wait.seconds % 3600 // 60} min)"
-        ),
-    )
-
-
 def _pairs(params: QueryParams) -> List[Tuple[str, Any]]:
     return list(params.items() if isinstance(params, Mapping) else params)
-
-
-def _error_field(response: Response, field: str) -> Optional[str]:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    value = body.get(field) if isinstance(body, dict) else None
-    return str(value) if value is not None else None
-
-
-def _api_error(response: Response, url: str) -> LinkedInAPIError:
-    return LinkedInAPIError(
-        response.status_code,
-        _error_field(response, "code"),
-        _error_field(response, "message") or (response.text[:200] or None),
-        url,
-    )

@@ -3,9 +3,10 @@
 ``lead_form_responses`` and its two child tables are built as Arrow tables with these types
 (``lead_tables``); question and hidden-field columns (text) follow the lead's own columns.
 ``lead_forms`` rows are dicts, typed by ``FORM_COLUMNS`` so empty columns still exist.
+``arrow_table`` makes an Arrow table of columns and their types, keys not nullable.
 """
 
-from typing import Dict
+from typing import Any, Dict, Mapping, Sequence, Tuple
 
 import pyarrow as pa
 from dlt.common.data_types.typing import TDataType
@@ -75,6 +76,34 @@ PREDEFINED_COLUMNS = frozenset(
     ).split()
 )
 """LinkedIn's predefined fields (those known): custom questions never take these names."""
+
+
+def timestamps(epoch_ms: Sequence[int]) -> pa.Array:
+    """Epoch milliseconds as a UTC timestamp column, converted in Arrow rather than per row."""
+    return pa.array(epoch_ms, pa.int64()).cast(pa.timestamp("ms", tz="UTC")).cast(TIMESTAMP)
+
+
+def arrow_table(
+    columns: Mapping[str, Any], types: Dict[str, pa.DataType], required: Tuple[str, ...]
+) -> pa.Table:
+    """An Arrow table whose ``required`` columns are not nullable.
+
+    Key columns are declared as dlt declares primary keys; ``submitted_at`` (the incremental's
+    cursor, always present) too, which spares dlt's incremental a pass over each table that
+    sets rows without a cursor aside.
+    """
+    schema = pa.schema(
+        [pa.field(name, data_type, nullable=name not in required) for name, data_type in types.items()]
+    )
+    arrays = [_array(columns[name], data_type) for name, data_type in types.items()]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _array(column: Any, data_type: pa.DataType) -> Any:
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks()
+    return column if isinstance(column, pa.Array) else pa.array(column, data_type)
+
 
 _FORM_COLUMN_TYPES: Dict[str, TDataType] = {
     "id": "bigint",

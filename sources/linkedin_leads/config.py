@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, List, Literal, Optional, Tuple, Union, cast
+from typing import Any, Iterable, List, Literal, Optional, Sequence, Tuple, Union, cast
 
 import dlt
 from dlt.common import logger
@@ -146,14 +146,14 @@ def configured_owners(
 
 
 def discovered_owners(
-    account_ids: List[Union[int, str]], organization_ids: List[Union[int, str]], lead_types: LeadTypesSetting
+    account_ids: Sequence[int], organization_ids: Sequence[int], lead_types: LeadTypesSetting
 ) -> List[Owner]:
     """The owners discovery found, each with the lead types that fit its kind.
 
     Raises:
         LinkedInConfigError: If discovery found no owner, or a lead type fits none found.
     """
-    owners = _owners(account_ids, organization_ids, lead_types, discovered=True)
+    owners = _owners(list(account_ids), list(organization_ids), lead_types, discovered=True)
     if not owners and not account_ids and not organization_ids:
         raise LinkedInConfigError(
             "account_ids",

@@ -1,8 +1,10 @@
 """Errors raised by the linkedin_leads source. None of them carries a secret."""
 
-from typing import Optional
+from datetime import datetime, timedelta, timezone
+from typing import Optional, Tuple, Type, TypeVar, Union
 
 from dlt.common.exceptions import DltException
+from dlt.sources.helpers.requests import Response
 
 from .urns import is_ad_account
 
@@ -95,3 +97,72 @@ class LinkedInAccessError(LinkedInAPIError):
                 "other owners and skip this one with a warning"
             ),
         )
+
+
+def is_daily_quota(response: Optional[Response]) -> bool:
+    """A 429 that will not clear before midnight UTC (LinkedIn's daily limits)."""
+    if response is None or response.status_code != 429:
+        return False
+    try:
+        message = str(response.json().get("message", ""))
+    except (ValueError, AttributeError):
+        return False
+    return "DAY limit" in message or " DAY " in message
+
+
+def is_count_refused(error: LinkedInAPIError) -> bool:
+    """LinkedIn's 400 for a ``count`` (or ``pageSize``) larger than it serves."""
+    return error.status == 400 and "too many entities" in (error.message or "").lower()
+
+
+def quota_error(response: Response, url: str) -> LinkedInQuotaError:
+    """The daily quota error, saying when it resets."""
+    now = datetime.now(timezone.utc)
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    wait = midnight - now
+    return LinkedInQuotaError(
+        response.status_code,
+        error_field(response, "code"),
+        error_field(response, "message"),
+        url,
+        hint=(
+            f"This is LinkedIn's daily quota: it resets at 00:00 UTC ({midnight:%Y-%m-%d %H:%M} UTC, in "
+            f"{wait.seconds // 3600} h {wait.seconds % 3600 // 60} min)"
+        ),
+    )
+
+
+def error_field(response: Response, field: str) -> Optional[str]:
+    """A field of LinkedIn's JSON error body, as text (None if absent or not JSON)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    value = body.get(field) if isinstance(body, dict) else None
+    return str(value) if value is not None else None
+
+
+def api_error(response: Response, url: str) -> LinkedInAPIError:
+    """The error for an error status, with LinkedIn's ``code`` and ``message``."""
+    return LinkedInAPIError(
+        response.status_code,
+        error_field(response, "code"),
+        error_field(response, "message") or (response.text[:200] or None),
+        url,
+    )
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def find_cause(error: BaseException, kind: Union[Type[E], Tuple[Type[E], ...]]) -> Optional[E]:
+    """The first exception of ``kind`` in ``error``'s chain (``error``, then each ``__cause__``,
+    else ``__context__``), such as the source's own error inside dlt's ``PipelineStepFailed``."""
+    current: Optional[BaseException] = error
+    seen = set()
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

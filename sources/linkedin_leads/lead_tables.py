@@ -14,14 +14,15 @@ Built for speed: it runs for every lead and every answer (``bench/README.md`` ha
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import dlt
 import pyarrow as pa
 from dlt.common.json import json
 from dlt.common.typing import TDataItem
 
-from .columns import ANSWER_COLUMNS, CONSENT_COLUMNS, LEAD_COLUMNS, TIMESTAMP
+from .columns import ANSWER_COLUMNS, CONSENT_COLUMNS, LEAD_COLUMNS, arrow_table, timestamps
+from .deletions import child_table_hints
 from .forms import FetchForm, FormCatalog, FormVersion, Question
 from .records import Answer, ConsentResponse, Lead
 from .settings import ANSWERS_TABLE, CONSENTS_TABLE
@@ -36,14 +37,19 @@ UrnIds = Dict[Any, Optional[int]]
 
 
 @dataclass
-class AnswerRows:
-    """The answers of a page, column by column: what is each answer's own.
+class ChildRows:
+    """The rows of a page's answers or consents, column by column: what is each row's own.
 
-    Its lead's columns and its question's columns are taken from those in Arrow, once a page.
+    The columns a row repeats from its lead or its question are taken from those in Arrow,
+    once a page.
     """
 
     lead_row: List[int] = field(default_factory=list)
-    """The row of the answer's lead in the page's lead table."""
+    """The row of its lead in the page's lead table."""
+
+
+@dataclass
+class AnswerRows(ChildRows):
     question: List[int] = field(default_factory=list)
     """The number of the answer's question among the page's ``questions``."""
     answer: List[Optional[str]] = field(default_factory=list)
@@ -53,10 +59,10 @@ class AnswerRows:
 
 
 @dataclass
-class ConsentRows:
-    """The consents of a page, column by column."""
+class ConsentRows(ChildRows):
+    """Also the consent's text in the form version (None if the version is not known), whether
+    the person ticked it, and whether the form required it."""
 
-    lead_row: List[int] = field(default_factory=list)
     consent_id: List[int] = field(default_factory=list)
     consent_text: List[Optional[str]] = field(default_factory=list)
     accepted: List[Optional[bool]] = field(default_factory=list)
@@ -95,11 +101,9 @@ class LeadTableBuilder:
         fetch: Optional[FetchForm] = None,
         urn_ids: Optional[UrnIds] = None,
     ) -> None:
-        self.catalog = catalog
-        self.fetch = fetch
-        self.owner_type = owner_type
-        self.owner_id = owner_id
+        self.catalog, self.fetch = catalog, fetch
         # owner_type and owner_id are the same for every lead of the builder: set per table
+        self.owner_type, self.owner_id = owner_type, owner_id
         self.fixed: Dict[str, List[Any]] = {
             name: [] for name in LEAD_COLUMNS if name not in ("owner_type", "owner_id")
         }
@@ -230,7 +234,8 @@ class LeadTableBuilder:
                 options = questions[question_id].options if question_id in questions else {}
                 labels = [options.get(o) for o in option_ids]
                 text = MULTI_VALUE_SEPARATOR.join(
-                    label if label is not None else str(o) for o, label in zip(option_ids, labels)
+                    label if label is not None else str(o)
+                    for o, label in zip(option_ids, labels, strict=True)
                 )
                 rows.option_ids.append(json.dumps(option_ids))
                 rows.option_labels.append(json.dumps(labels))
@@ -281,14 +286,14 @@ class LeadTableBuilder:
             if not row.keys() <= names.keys():
                 names.update(dict.fromkeys(row))
         columns: Dict[str, Any] = dict(self.fixed)
-        columns["submitted_at"] = _timestamps(self.fixed["submitted_at"])
+        columns["submitted_at"] = timestamps(self.fixed["submitted_at"])
         columns["owner_type"] = [self.owner_type] * self.count  # the same for every lead of a page
         columns["owner_id"] = [self.owner_id] * self.count
         types = dict(LEAD_COLUMNS)
         for name in names:
             columns[name] = [row.get(name) for row in self.dynamic]
             types[name] = pa.string()
-        return _table(columns, types, ("id", "submitted_at"))
+        return arrow_table(columns, types, ("id", "submitted_at"))
 
     def _answer_table(self, leads: pa.Table) -> pa.Table:
         rows = self.answers
@@ -310,7 +315,7 @@ class LeadTableBuilder:
             "option_labels": rows.option_labels,
         }
         columns.update(_of_their_leads(leads, rows.lead_row))
-        return _table(columns, ANSWER_COLUMNS, ("lead_id", "question_id", "submitted_at"))
+        return arrow_table(columns, ANSWER_COLUMNS, ("lead_id", "question_id", "submitted_at"))
 
     def _consent_table(self, leads: pa.Table) -> pa.Table:
         rows = self.consents
@@ -321,25 +326,29 @@ class LeadTableBuilder:
             "check_required": rows.check_required,
         }
         columns.update(_of_their_leads(leads, rows.lead_row))
-        return _table(columns, CONSENT_COLUMNS, ("lead_id", "consent_id", "submitted_at"))
+        return arrow_table(columns, CONSENT_COLUMNS, ("lead_id", "consent_id", "submitted_at"))
 
 
 def page_tables(
-    builder: LeadTableBuilder, page: Sequence[Lead], limited: Optional[bool]
+    builder: LeadTableBuilder,
+    page: Sequence[Lead],
+    limited: Optional[bool],
+    skip: AbstractSet[str] = frozenset(),
 ) -> Optional[Tuple[List[TDataItem], int, int]]:
     """One page of leads as Arrow tables (leads, answers, consents), its leads and its newest.
 
     ``limited`` is the test-lead filter (None: all, False: real leads only, True: test leads
-    only); None is returned when no lead of the page passes it. The answers and consents go to
-    their own tables with their own keys (dlt's table variants).
+    only); leads whose id is in ``skip`` (deleted on LinkedIn) are left out; None is returned
+    when no lead of the page passes. The answers and consents go to their own tables with their
+    own keys (dlt's table variants, ``deletions.child_table_hints``).
     """
     add = builder.add
-    if limited is None:
+    if limited is None and not skip:
         for lead in page:
             add(lead)
     else:  # LinkedIn's filter is applied again: `false` may not exclude test leads
         for lead in page:
-            if bool(lead.test_lead) is limited:
+            if (limited is None or bool(lead.test_lead) is limited) and lead.id not in skip:
                 add(lead)
     if not builder.count:
         return None
@@ -348,17 +357,13 @@ def page_tables(
     tables: List[TDataItem] = [
         leads,
         dlt.mark.with_hints(
-            answers,
-            dlt.mark.make_hints(table_name=ANSWERS_TABLE, primary_key=["lead_id", "question_id"]),
-            create_table_variant=True,
+            answers, child_table_hints(ANSWERS_TABLE, "question_id"), create_table_variant=True
         ),
     ]
     if consents.num_rows:
         tables.append(
             dlt.mark.with_hints(
-                consents,
-                dlt.mark.make_hints(table_name=CONSENTS_TABLE, primary_key=["lead_id", "consent_id"]),
-                create_table_variant=True,
+                consents, child_table_hints(CONSENTS_TABLE, "consent_id"), create_table_variant=True
             )
         )
     return tables, builder.count, newest
@@ -389,28 +394,3 @@ def _of_their_leads(leads: pa.Table, lead_rows: List[int]) -> Dict[str, Any]:
     columns = {"lead_id": leads["id"].take(by_lead)}
     columns.update({name: leads[name].take(by_lead) for name in ("form_id", "form_version", "submitted_at")})
     return columns
-
-
-def _timestamps(epoch_ms: Sequence[int]) -> pa.Array:
-    """Epoch milliseconds as a UTC timestamp column, converted in Arrow rather than per row."""
-    return pa.array(epoch_ms, pa.int64()).cast(pa.timestamp("ms", tz="UTC")).cast(TIMESTAMP)
-
-
-def _table(columns: Mapping[str, Any], types: Dict[str, pa.DataType], required: Tuple[str, ...]) -> pa.Table:
-    """An Arrow table whose ``required`` columns are not nullable.
-
-    Key columns are declared as dlt declares primary keys; ``submitted_at`` (the incremental's
-    cursor, always present) too, which spares dlt's incremental a pass over each table that
-    sets rows without a cursor aside.
-    """
-    schema = pa.schema(
-        [pa.field(name, data_type, nullable=name not in required) for name, data_type in types.items()]
-    )
-    arrays = [_array(columns[name], data_type) for name, data_type in types.items()]
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def _array(column: Any, data_type: pa.DataType) -> Any:
-    if isinstance(column, pa.ChunkedArray):
-        return column.combine_chunks()
-    return column if isinstance(column, pa.Array) else pa.array(column, data_type)

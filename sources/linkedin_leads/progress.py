@@ -239,7 +239,7 @@ def plan(
     queues = [list(spans) for spans in by_pair.values()]
     keys = list(by_pair)
     while any(queues):
-        for key, queue in zip(keys, queues):
+        for key, queue in zip(keys, queues, strict=True):
             if queue:
                 slices.append(Slice(key, *queue.pop(0)))
     return slices

@@ -2,9 +2,9 @@
 
 Pages of leads are decoded with msgspec into the structs below rather than into dicts:
 only the fields the rows need are built, the rest of each record is skipped, and the
-structs are not tracked by Python's cyclic garbage collector. Decoding one 1,000-lead page
-into dicts creates some 35,000 tracked containers, and the collections they trigger took
-half of the extract time (measured in ``bench/README.md``).
+structs are not tracked by Python's cyclic garbage collector: a page decoded into dicts
+makes tens of thousands of tracked containers, and the collections they trigger were the
+largest cost of the extract (``bench/README.md`` has the figures).
 
 The types are as lenient as the rows built from them: ``strict=False`` accepts numbers
 sent as strings, unions whose members LinkedIn may extend stay plain mappings, values headed
@@ -118,12 +118,20 @@ def decode_lead_page(body: bytes) -> LeadPage:
 def _keep_unknown_answers(page: LeadPage, body: bytes) -> None:
     """Sets ``Answer.other`` for every answer whose details are of no known kind."""
     raw = json.loadb(body).get("elements") or []
-    for lead, element in zip(page.elements or [], raw):
+    for lead, element in zip(page.elements or [], raw, strict=False):
         answers = (lead.form_response.answers if lead.form_response else None) or []
-        for answer, raw_answer in zip(answers, (element.get("formResponse") or {}).get("answers") or []):
+        for answer, raw_answer in zip(
+            answers, (element.get("formResponse") or {}).get("answers") or [], strict=False
+        ):
             details = answer.answer_details
             if details is None or details.text_question_answer or details.multiple_choice_answer:
                 continue
             raw_details = raw_answer.get("answerDetails")
             if raw_details:
                 answer.other = json.dumps(raw_details)
+
+
+def decode_leads(elements: List[Any]) -> List[Lead]:
+    """Leads given as JSON values (a BATCH_GET's ``results``, a GET by id) as ``Lead`` structs,
+    read exactly as a finder page is (unknown answer kinds kept)."""
+    return decode_lead_page(json.dumps({"elements": elements}).encode()).elements or []

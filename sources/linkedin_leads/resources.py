@@ -29,6 +29,7 @@ from dlt.extract.items import DataItemWithMeta
 from .client import LinkedInClient
 from .concurrency import StreamPool, fan_in
 from .config import LeadTypesSetting, Owner, TestLeads, discovered_owners
+from .deletions import deleted_lead_ids
 from .discovery import discover_accounts, discover_organizations
 from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInLeadsError
 from .forms import FormCatalog, lead_form_row
@@ -62,8 +63,8 @@ def list_lead_forms(
     catalog.stored = state.setdefault("form_versions", {})
     discovered = not owners
     if discovered:  # none configured: every owner the token can read
-        accounts: List[Union[int, str]] = list(discover_accounts(client))
-        organizations: List[Union[int, str]] = list(discover_organizations(client))
+        accounts = discover_accounts(client)
+        organizations = discover_organizations(client)
         logger.info(f"Discovered LinkedIn owners: account_ids={accounts}, organization_ids={organizations}")
         owners = discovered_owners(accounts, organizations, lead_types)
     skipped: List[Owner] = []
@@ -189,6 +190,8 @@ def read_leads(
     if context.is_active():  # run by a pipeline, not iterated by hand
         run.progress_view(context.pipeline().collector, slices)
     run.skipped.update(listed.skipped)
+    if context.is_active():
+        run.deleted = frozenset(deleted_lead_ids(context.pipeline()))
     reader = partial(
         read_slice, client=client, catalog=catalog, limited=TEST_LEAD_FILTER[test_leads], run=run
     )
@@ -258,7 +261,7 @@ def read_slice(
                 yield SliceEnd(piece, 0, None, split=len(page))
                 return
             builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch, run.urn_ids)
-            built = run.builders.submit(page_tables, builder, page, limited).result()
+            built = run.builders.submit(page_tables, builder, page, limited, run.deleted).result()
             if built is None:
                 continue
             tables, count, page_newest = built

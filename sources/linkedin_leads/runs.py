@@ -7,7 +7,7 @@ per (owner, lead type) and why. ``work_left`` reads that back from a pipeline's 
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+from typing import AbstractSet, Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from dlt.common import logger, pendulum
 
@@ -68,6 +68,8 @@ class Run:
         self.slices_split = 0
         self.collector: Any = None
         self.pairs_left: Dict[Tuple[str, str], int] = {}
+        self.deleted: AbstractSet[str] = frozenset()
+        """Ids of leads deleted on LinkedIn, left out (``deletions``)."""
         self.urn_ids: UrnIds = {None: None}
         """URN -> id, shared by the run's table builders."""
         self.builders = ThreadPoolExecutor(
@@ -232,10 +234,18 @@ def work_left(pipeline: Any) -> List[Dict[str, Any]]:
     so it also works in a later process after ``pipeline.sync_destination()``. Each item names
     the ``owner``, the ``lead_type``, the ``start`` and ``end`` of the span and the ``reason``.
     """
-    sources = pipeline.state.get("sources", {})
-    resource = sources.get("linkedin_leads", {}).get("resources", {}).get("lead_form_responses", {})
-    left: List[Dict[str, Any]] = (resource.get("last_run") or {}).get("left") or []
+    left: List[Dict[str, Any]] = (responses_state(pipeline).get("last_run") or {}).get("left") or []
     return left
+
+
+def responses_state(pipeline: Any) -> Dict[str, Any]:
+    """The resource state of ``lead_form_responses`` in a pipeline's state (empty if none yet):
+    ``progress``, ``last_run`` and dlt's own ``incremental`` cursor."""
+    sources = pipeline.state.get("sources", {})
+    resource: Dict[str, Any] = (
+        sources.get("linkedin_leads", {}).get("resources", {}).get("lead_form_responses", {})
+    )
+    return resource
 
 
 def iso(ms: int) -> str:

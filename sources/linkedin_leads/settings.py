@@ -2,6 +2,8 @@
 
 from typing import Dict, Tuple
 
+from dlt.common.schema.typing import TTableSchemaColumns
+
 DEFAULT_BASE_URL = "https://api.linkedin.com/rest"
 """LinkedIn's versioned REST base URL."""
 
@@ -61,8 +63,8 @@ FORM_VERSION_FIELDS = "versionedLeadGenFormUrn,form:(hiddenFields,creationLocale
 """The projection that returns, with a lead, the form version it was submitted on.
 
 Asked for once per form version that is not the current one (one lead of that version),
-not with every lead: the form is 3 times the size of a lead and parsing it with each lead
-would cut throughput by three to four.
+not with every lead: the form is larger than the lead it comes with, and parsing it with
+each lead would cost several times the throughput (``bench/README.md``).
 """
 
 DEFAULT_LOOKBACK_HOURS = 24.0
@@ -80,3 +82,13 @@ NONEXISTENT_VERSION = "NONEXISTENT_VERSION"
 VERSION_FALLBACK_MONTHS = 13
 """When the pinned ``LinkedIn-Version`` is sunset, the current month and this many before it
 are tried, newest first (LinkedIn supports a version for at least a year)."""
+
+LEAD_NOTIFICATIONS_PATH = "leadNotifications"
+DELETED_TABLE = "lead_form_responses_deleted"
+"""Ids of leads LinkedIn notified as deleted: the pull skips them (``notifications``)."""
+HARD_DELETE_COLUMN = "_deleted"
+"""A row with this column true deletes its key's rows (dlt's ``hard_delete`` hint); always null
+in the destination, since such rows are never inserted."""
+HARD_DELETE_HINT: TTableSchemaColumns = {HARD_DELETE_COLUMN: {"data_type": "bool", "hard_delete": True}}
+BATCH_GET_SIZE = 50
+"""Leads asked for in one BATCH_GET (``ids=List(...)``) by the notification loader."""

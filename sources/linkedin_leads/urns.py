@@ -12,6 +12,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 from .settings import SPONSORED_ACCOUNT
 
 _URN = re.compile(r"^urn:li:([A-Za-z]+):(\d+)$")
+_LEAD_RESPONSE = re.compile(r"^urn:li:leadGenFormResponse:([A-Za-z0-9_.~-]+)$")
 _VERSIONED_FORM = re.compile(r"^urn:li:versionedLeadGenForm:\(urn:li:leadGenForm:(\d+),(\d+)\)$")
 
 
@@ -52,3 +53,9 @@ def is_ad_account(value: str) -> bool:
     """Whether ``value`` is the URN of an ad account (``urn:li:sponsoredAccount:N``)."""
     parsed = parse_urn(value)
     return parsed is not None and parsed[0] == SPONSORED_ACCOUNT
+
+
+def lead_response_id(value: Any) -> Optional[str]:
+    """The lead id in ``urn:li:leadGenFormResponse:<id>`` (a lead notification's lead), else None."""
+    match = _LEAD_RESPONSE.match(value) if isinstance(value, str) else None
+    return match.group(1) if match else None

@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from urllib.parse import parse_qs
 
 from .data import DAY_MS, ORGANIC_TYPES, SPONSORED, Dataset, Lead
+from .notifications import Notifications, lead_id_of
 from .restli_parser import RestliSyntaxError, parse_projection, parse_value, split_query
 
 
@@ -67,10 +68,25 @@ class Fault:
 
 @dataclass
 class RequestRecord:
+    """One request the emulator answered, with its raw query string."""
+
     method: str
     path: str
     query: str
     status: int
+
+    @property
+    def params(self) -> Dict[str, Any]:
+        """The query's parameters with Rest.li values parsed (text, dicts, lists; all leaves are
+        text, as Rest.li sends them); a ``fields`` projection, or a value that does not parse,
+        stays raw."""
+        parsed: Dict[str, Any] = {}
+        for name, raw in split_query(self.query).items():
+            try:
+                parsed[name] = raw if name == "fields" else parse_value(raw)
+            except RestliSyntaxError:
+                parsed[name] = raw
+        return parsed
 
 
 @dataclass
@@ -130,6 +146,10 @@ class LinkedInEmulator:
             Lead Sync guide's examples show) or its ``id`` only.
         unknown_answer_kind: Every fifth lead answers its first text question with an answer
             kind no client knows yet (``dateQuestionAnswer``).
+        batch_get: Whether ``leadFormResponses?ids=List(...)`` (BATCH_GET) is served; its form
+            is not documented for certain, so it can be refused (400).
+        allow_http_webhooks: Whether subscriptions may name an ``http`` webhook (LinkedIn takes
+            ``https`` only; tests on 127.0.0.1 have no certificate).
     """
 
     def __init__(
@@ -153,6 +173,8 @@ class LinkedInEmulator:
         error_codes: bool = True,
         entity_names: bool = True,
         unknown_answer_kind: bool = False,
+        batch_get: bool = True,
+        allow_http_webhooks: bool = False,
     ) -> None:
         self.data = data or Dataset()
         self.now_ms: Callable[[], int] = now or (lambda: int(time.time() * 1000))
@@ -195,6 +217,8 @@ class LinkedInEmulator:
         """member -> owner URNs the member has no role on (403)."""
         self.token_uses: Optional[int] = None
         """If set, each newly issued access token expires after this many API calls."""
+        self.notifications = Notifications(self, batch_get, allow_http_webhooks)
+        """Lead notification subscriptions and deliveries (``emulator/notifications.py``)."""
         self.faults: List[Fault] = []
         self.requests: List[RequestRecord] = []
         self._lock = threading.Lock()
@@ -241,6 +265,11 @@ class LinkedInEmulator:
         """Makes leads visible from now on (late arrivals included)."""
         with self._lock:
             self.data.leads.extend(leads)
+            self._cache.clear()
+
+    def forget_selections(self) -> None:
+        """Drops the cached finder results (after a lead is deleted)."""
+        with self._lock:
             self._cache.clear()
 
     def inject(self, fault: Fault) -> Fault:
@@ -364,21 +393,51 @@ class LinkedInEmulator:
         if protocol != "2.0.0":
             raise _illegal("Invalid query parameters passed to request")
 
-    def handle_api(self, path: str, raw_query: str, headers: Dict[str, str]) -> Tuple[int, bytes]:
+    def handle_api(
+        self, path: str, raw_query: str, headers: Dict[str, str], method: str = "GET", body: bytes = b""
+    ) -> Tuple[int, bytes, Dict[str, str]]:
         member = self._authenticate(headers.get("authorization"))
         version = headers.get("linkedin-version")
         self._check_version(version, headers.get("x-restli-protocol-version"))
         self._count_call(path)
         try:
             raw = split_query(raw_query)
+            if path.startswith("/rest/leadNotifications"):
+                return self.notifications.handle(method, path, raw, body)
+            if method != "GET":
+                raise ApiError(405, _error(405, "METHOD_NOT_ALLOWED", f"{method} is not supported here"))
+            lead_id = lead_id_of(path)
+            if lead_id is not None or (path == "/rest/leadFormResponses" and "ids" in raw):
+                return 200, self._leads_by_id(lead_id, raw), {}
+            return 200, self._get(path, raw, member, str(version)), {}
+        except RestliSyntaxError as exc:
+            raise _illegal(f"Invalid query parameters passed to request: {exc}") from None
+        except ValueError as exc:
+            raise _illegal(str(exc)) from None
+
+    def _leads_by_id(self, lead_id: Optional[str], raw: Dict[str, str]) -> bytes:
+        """GET ``leadFormResponses/<id>`` or BATCH_GET ``leadFormResponses?ids=List(...)``."""
+        projection = parse_projection(raw.pop("fields")) if "fields" in raw else None
+        ids = raw.pop("ids", None)
+        if raw:
+            raise _illegal(f"Unknown query parameters {sorted(raw)}")
+        if lead_id is None:
+            return self.notifications.batch(str(ids), lambda lead: self._project(lead, projection))
+        lead = self.notifications.lead(lead_id)
+        if lead is None:
+            raise ApiError(404, _error(404, "NOT_FOUND", f"Lead form response {lead_id} not found"))
+        return self._project(lead, projection)
+
+    def _get(self, path: str, raw: Dict[str, str], member: str, version: str) -> bytes:
+        try:
             if path == "/rest/leadForms":
-                return 200, self._lead_forms(raw, member, str(version))
+                return self._lead_forms(raw, member, version)
             if path == "/rest/leadFormResponses":
-                return 200, self._lead_form_responses(raw, member, str(version))
+                return self._lead_form_responses(raw, member, version)
             if path == "/rest/adAccounts":
-                return 200, self._ad_accounts(raw)
+                return self._ad_accounts(raw)
             if path == "/rest/organizationAcls":
-                return 200, self._organization_acls(raw)
+                return self._organization_acls(raw)
         except RestliSyntaxError as exc:
             raise _illegal(f"Invalid query parameters passed to request: {exc}") from None
         raise ApiError(404, _error(404, "NOT_FOUND", "Could not find entity"))
@@ -585,6 +644,8 @@ class LinkedInEmulator:
                 continue
             if form_filter and (lead.form_id, lead.form_version) != form_filter:
                 continue
+            if lead.id in self.notifications.deleted and not self.notifications.deleted_still_listed:
+                continue
             selected.append(lead)
         selected.sort(key=lambda lead: lead.order_key)
         return selected
@@ -725,7 +786,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _serve(self, method: str, answer: Callable[[], Tuple[int, bytes]]) -> None:
+    def _serve(self, method: str, answer: Callable[[], Tuple[int, bytes, Dict[str, str]]]) -> None:
         path, _, query = self.path.partition("?")
         emulator = self.emulator
         fault = emulator._take_fault(path, query)
@@ -745,8 +806,9 @@ class _Handler(BaseHTTPRequestHandler):
                 body = fault.body if isinstance(fault.body, bytes) else json.dumps(fault.body or {}).encode()
                 self._send(status, body, fault.headers)
                 return
+            headers: Dict[str, str] = {}
             try:
-                status, body = answer()
+                status, body, headers = answer()
             except ApiError as exc:
                 error = (
                     exc.body if emulator.error_codes else {k: v for k, v in exc.body.items() if k != "code"}
@@ -760,7 +822,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body[: len(body) // 2])
                 self.close_connection = True
                 return
-            self._send(status, body)
+            self._send(status, body, headers)
         finally:
             with emulator._lock:
                 emulator.requests.append(RequestRecord(method, path, query, status))
@@ -775,9 +837,20 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(self.emulator.latency)
         self._serve("GET", lambda: self.emulator.handle_api(path, query, headers))
 
+    def do_DELETE(self) -> None:
+        path, _, query = self.path.partition("?")
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self._serve("DELETE", lambda: self.emulator.handle_api(path, query, headers, "DELETE"))
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode()
+        raw_body = self.rfile.read(length)
+        body = raw_body.decode()
+        path, _, query = self.path.partition("?")
+        if path.startswith("/rest/"):
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            self._serve("POST", lambda: self.emulator.handle_api(path, query, headers, "POST", raw_body))
+            return
 
         if self.path == "/_emulator/reset":
             self.emulator.reset_log()
@@ -791,10 +864,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, json.dumps(self.emulator.add_generated(**json.loads(body))).encode())
             return
 
-        def answer() -> Tuple[int, bytes]:
+        def answer() -> Tuple[int, bytes, Dict[str, str]]:
             if self.path.partition("?")[0] != "/oauth/v2/accessToken":
                 raise ApiError(404, _error(404, "NOT_FOUND", "Could not find entity"))
             status, payload = self.emulator.handle_token(body)
-            return status, json.dumps(payload).encode()
+            return status, json.dumps(payload).encode(), {}
 
         self._serve("POST", answer)

@@ -1,0 +1,170 @@
+"""``python -m linkedin_leads.notifications serve | subscribe | unsubscribe | list``.
+
+Settings come from dlt's configuration like the pull's (``.dlt/*.toml``, environment):
+``[sources.linkedin_leads]`` (owners, credentials, ``base_url``) and
+``[sources.linkedin_leads.notifications]``: ``client_secret`` (default: the credentials'
+``client_secret``), ``journal`` (``linkedin_leads_notifications.sqlite``), ``host``
+(``127.0.0.1``), ``port`` (8000), ``path`` (``/linkedin/lead-notifications``),
+``batch_seconds`` (5), ``batch_size`` (200). Command-line options override them. The loader
+loads into the pipeline ``linkedin_leads`` (``--pipeline-name``), destination ``duckdb``
+(``--destination`` or ``LINKEDIN_LEADS_DESTINATION``), dataset ``linkedin``: the pipeline
+script's, so that the pull and the notifications write the same tables and state.
+"""
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Dict, List, Optional, Tuple
+
+import dlt
+from dlt.common.configuration import with_config
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
+from .. import LinkedInLeadsError
+from ..auth import LinkedInCredentials
+from ..client import LinkedInClient
+from ..config import (
+    IdsSetting,
+    LeadTypesSetting,
+    Owner,
+    check_api_version,
+    check_base_url,
+    check_credentials,
+    configured_owners,
+    discovered_owners,
+)
+from ..discovery import discover_accounts, discover_organizations
+from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE
+from .loader import DEFAULT_BATCH_SECONDS, DEFAULT_BATCH_SIZE
+from .service import DEFAULT_PATH, Service
+from .source import lead_notifications
+from .subscriptions import list_subscriptions, subscribe, unsubscribe
+
+SECTION = "sources.linkedin_leads.notifications"
+
+
+@with_config(sections=("sources", "linkedin_leads"))
+def linkedin_access(
+    account_ids: IdsSetting = None,
+    organization_ids: IdsSetting = None,
+    lead_types: LeadTypesSetting = None,
+    credentials: LinkedInCredentials = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    api_version: str = DEFAULT_API_VERSION,
+) -> Tuple[LinkedInClient, List[Owner]]:
+    """The client and the owners the pull would read (configured, else discovered)."""
+    client = LinkedInClient(
+        check_credentials(credentials),
+        check_base_url(base_url),
+        check_api_version(api_version),
+        DEFAULT_PAGE_SIZE,
+    )
+    owners = configured_owners(account_ids, organization_ids, lead_types)
+    if not owners:
+        owners = discovered_owners(discover_accounts(client), discover_organizations(client), lead_types)
+    return client, owners
+
+
+def setting(name: str, default: Any) -> Any:
+    """``[sources.linkedin_leads.notifications] <name>``, else ``default``."""
+    value: Any = dlt.config.get(f"{SECTION}.{name}")
+    return default if value in (None, "") else value
+
+
+def client_secret() -> Optional[str]:
+    for key in (f"{SECTION}.client_secret", "sources.linkedin_leads.credentials.client_secret"):
+        value: Any = dlt.secrets.get(key)
+        if value:
+            return str(value)
+    return None
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(
+        prog="python -m linkedin_leads.notifications", description=__doc__.splitlines()[0]
+    )
+    commands = main.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the webhook receiver and its loader")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--path")
+    serve.add_argument("--journal")
+    serve.add_argument("--batch-seconds", type=float)
+    serve.add_argument("--batch-size", type=int)
+    serve.add_argument("--pipeline-name", default="linkedin_leads")
+    serve.add_argument("--destination", default=os.environ.get("LINKEDIN_LEADS_DESTINATION", "duckdb"))
+    serve.add_argument("--dataset", default="linkedin")
+    serve.add_argument("--pipelines-dir", help="the loader's pipeline folder (default: beside the journal)")
+    sub = commands.add_parser("subscribe", help="subscribe every owner and lead type to a webhook")
+    sub.add_argument("--webhook-url", required=True, help="the receiver's public HTTPS URL")
+    unsub = commands.add_parser("unsubscribe", help="delete subscriptions")
+    target = unsub.add_mutually_exclusive_group(required=True)
+    target.add_argument("--webhook-url")
+    target.add_argument("--all", action="store_true")
+    commands.add_parser("list", help="list the subscriptions of every owner and lead type")
+    return main
+
+
+def serve(args: argparse.Namespace) -> int:
+    secret = client_secret()
+    if secret is None:
+        print(
+            "The receiver needs the LinkedIn app's client secret (the key of LinkedIn's signatures): set "
+            f"{SECTION}.client_secret or sources.linkedin_leads.credentials.client_secret in "
+            ".dlt/secrets.toml, or SOURCES__LINKEDIN_LEADS__NOTIFICATIONS__CLIENT_SECRET.",
+            file=sys.stderr,
+        )
+        return 2
+    journal = os.path.abspath(args.journal or setting("journal", "linkedin_leads_notifications.sqlite"))
+    pipelines_dir = args.pipelines_dir or os.path.join(os.path.dirname(journal), "linkedin_leads_receiver")
+
+    def make_pipeline() -> Any:
+        return dlt.pipeline(
+            pipeline_name=args.pipeline_name,
+            pipelines_dir=pipelines_dir,
+            destination=args.destination,
+            dataset_name=args.dataset,
+        )
+
+    service = Service(
+        secret,
+        journal,
+        make_pipeline,
+        lambda entries: lead_notifications(entries=entries),
+        host=args.host or setting("host", "127.0.0.1"),
+        port=args.port if args.port is not None else int(setting("port", 8000)),
+        path=args.path or setting("path", DEFAULT_PATH),
+        batch_seconds=args.batch_seconds or float(setting("batch_seconds", DEFAULT_BATCH_SECONDS)),
+        batch_size=args.batch_size or int(setting("batch_size", DEFAULT_BATCH_SIZE)),
+    )
+    print(f"Receiving LinkedIn lead notifications; journal {journal}", flush=True)
+    service.serve_forever()
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return serve(args)
+        client, owners = linkedin_access()
+        if args.command == "subscribe":
+            result: Any = subscribe(client, owners, args.webhook_url)
+        elif args.command == "unsubscribe":
+            result = unsubscribe(client, owners, None if args.all else args.webhook_url)
+        else:
+            result = list_subscriptions(client, owners)
+    except ConfigFieldMissingException as exc:
+        print(f"linkedin_leads is not configured: {', '.join(exc.fields)} (see the README)", file=sys.stderr)
+        return 2
+    except LinkedInLeadsError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    summary: Dict[str, Any] = {args.command: result}
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""The dlt source the notification loader runs: the pull's tables, hints and state, from
+journaled notifications.
+
+Named ``linkedin_leads`` like the pull, so both write one schema and one pipeline state: the
+question column names and the form versions looked up are shared, and each run of either starts
+from the newest state in the destination (dlt's ``restore_from_destination``). Its one resource
+is the pull's ``lead_form_responses`` without the incremental: the pull's progress and cursor
+are left as they are.
+
+Per lead, the newest notification decides (by ``occurredAt``): ``DELETED`` becomes tombstones
+(``deletions``); any other action (``CREATED``) reads the lead by id and builds exactly the
+rows the pull builds (``lead_tables``), merged on the same keys.
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import dlt
+from dlt.common.configuration.container import Container
+from dlt.common.pipeline import PipelineContext
+from dlt.common.typing import TDataItem
+from dlt.sources import DltResource
+
+from ..auth import LinkedInCredentials
+from ..client import LinkedInClient
+from ..config import check_api_version, check_base_url, check_credentials, check_test_leads
+from ..deletions import deleted_lead_ids, tombstones
+from ..forms import FormCatalog, QuestionColumns
+from ..lead_tables import LeadTableBuilder, UrnIds, page_tables
+from ..resources import TEST_LEAD_FILTER
+from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE, HARD_DELETE_HINT
+from ..urns import parse_urn
+from .journal import Entry
+from .leads import LeadFetcher
+
+DELETED = "DELETED"
+
+
+@dataclass(frozen=True)
+class Notified:
+    """The newest notification of one lead."""
+
+    lead_id: str
+    action: str
+    owner: Dict[str, str]
+    lead_type: str
+    occurred_at: int
+
+
+def newest_per_lead(entries: Sequence[Entry]) -> List[Notified]:
+    """The newest notification of each lead, by ``occurredAt`` then arrival."""
+    newest: Dict[str, Tuple[Tuple[int, float], Notified]] = {}
+    for entry in entries:
+        payload = json.loads(entry.body)
+        owner = payload.get("owner") if isinstance(payload.get("owner"), dict) else {}
+        notified = Notified(
+            entry.lead_id,
+            entry.action,
+            owner,
+            str(payload.get("leadType") or ""),
+            entry.occurred_at or int(entry.received_at * 1000),
+        )
+        order = (notified.occurred_at, entry.received_at)
+        if entry.lead_id not in newest or newest[entry.lead_id][0] <= order:
+            newest[entry.lead_id] = (order, notified)
+    return [notified for _, notified in newest.values()]
+
+
+@dlt.source(name="linkedin_leads", section="linkedin_leads")
+def lead_notifications(
+    entries: Sequence[Entry] = (),
+    credentials: LinkedInCredentials = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    api_version: str = DEFAULT_API_VERSION,
+    test_leads: str = "include",
+) -> DltResource:
+    """The leads of journaled notifications, as rows of the pull's tables (or their deletion).
+
+    Settings come from ``[sources.linkedin_leads]``, as for ``linkedin_leads``.
+
+    Args:
+        entries: Journaled notifications (``journal.Journal.pending``).
+        credentials: As for the pull.
+        base_url: As for the pull.
+        api_version: As for the pull.
+        test_leads: As for the pull: a test lead is loaded only if the pull would load it.
+
+    Returns:
+        DltResource: ``lead_form_responses`` (also filling its answers, consents and
+        ``lead_form_responses_deleted``).
+    """
+    client = LinkedInClient(
+        check_credentials(credentials),
+        check_base_url(base_url),
+        check_api_version(api_version),
+        DEFAULT_PAGE_SIZE,
+    )
+    limited = TEST_LEAD_FILTER[check_test_leads(test_leads)]
+
+    @dlt.resource(
+        name="lead_form_responses", primary_key="id", write_disposition="merge", columns=HARD_DELETE_HINT
+    )
+    def lead_form_responses() -> Iterator[TDataItem]:
+        """The rows of the notified leads, or their tombstones."""
+        yield from notified_rows(newest_per_lead(entries), client, limited)
+
+    return lead_form_responses
+
+
+def notified_rows(
+    notified: List[Notified], client: LinkedInClient, limited: Optional[bool]
+) -> Iterator[TDataItem]:
+    """Tombstones for deleted leads, then the rows of the others, read by id, per owner."""
+    state = dlt.current.source_state()
+    catalog = FormCatalog(QuestionColumns(state.setdefault("question_columns", {})))
+    catalog.stored = state.setdefault("form_versions", {})
+    gone = [n for n in notified if n.action == DELETED]
+    if gone:
+        yield from tombstones(
+            [n.lead_id for n in gone],
+            [n.occurred_at for n in gone],
+            int(time.time() * 1000),
+        )
+    context = Container()[PipelineContext]
+    known_deleted = deleted_lead_ids(context.pipeline()) if context.is_active() else set()
+    wanted = [n for n in notified if n.action != DELETED and n.lead_id not in known_deleted]
+    leads = LeadFetcher(client).fetch([n.lead_id for n in wanted])
+    groups: Dict[Tuple[str, str], List[Any]] = {}
+    for n in wanted:
+        if n.lead_id in leads and n.owner:
+            groups.setdefault((json.dumps(n.owner, sort_keys=True), n.lead_type), []).append(leads[n.lead_id])
+    ids: UrnIds = {None: None}
+    for (owner_json, lead_type), group in groups.items():
+        owner = json.loads(owner_json)
+        parsed = parse_urn(next(iter(owner.values())))
+        if parsed is None:
+            continue
+        finder = [("q", "owner"), ("owner", owner), ("leadType", {"leadType": lead_type})]
+        builder = LeadTableBuilder(catalog, parsed[0], parsed[1], partial(client.form_version, finder), ids)
+        built = page_tables(builder, group, limited)
+        if built is not None:
+            yield from built[0]
+    dlt.current.resource_metrics().update(
+        {
+            "notified": len(notified),
+            "deleted": len(gone),
+            "loaded": sum(len(g) for g in groups.values()),
+            "not_found": len(wanted) - len(leads),
+        }
+    )

@@ -1,0 +1,46 @@
+"""The README's configuration table names every key the source accepts, and no other."""
+
+import inspect
+import re
+from pathlib import Path
+from typing import Set
+
+from linkedin_leads import linkedin_leads
+from linkedin_leads.auth import LinkedInAccessTokenCredentials, LinkedInOAuthCredentials
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_keys() -> Set[str]:
+    """The keys in the first column of the README's table under "## Configuration"."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    keys: Set[str] = set()
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            keys.update(re.findall(r"`([a-z_.]+)`", line.split("|")[1]))
+    return keys
+
+
+def source_keys() -> Set[str]:
+    """Every argument of the source, the credentials by each of their fields."""
+    keys = {name for name in inspect.signature(linkedin_leads).parameters if name != "credentials"}
+    for spec in (LinkedInOAuthCredentials, LinkedInAccessTokenCredentials):
+        keys.update(f"credentials.{name}" for name in spec.get_resolvable_fields())
+    return keys
+
+
+def test_every_config_key_is_in_the_readme_table() -> None:
+    assert readme_keys() == source_keys()
+
+
+def test_documentation_links_resolve() -> None:
+    """Every relative link of the README and of docs/ points at a file of the repository."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    assert len(pages) > 5
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            if not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(ROOT)} -> {target}")
+    assert not broken
