@@ -2,12 +2,14 @@
 
 import json
 import random
+import threading
 import time
 from typing import Any, Callable, Dict, List
 
 import dlt
 import pytest
 
+from linkedin_leads.client import LinkedInClient
 from linkedin_leads.emulator import Dataset, Lead, LeadForm, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS, choice_question, form_versions, text_question
 from linkedin_leads.forms import QuestionColumns
@@ -409,3 +411,24 @@ def test_generated_demo_data_uses_every_answer_kind() -> None:
     }
     assert kinds == {"textQuestionAnswer", "multipleChoiceAnswer"}
     assert from_epoch_ms(0).year == 1970
+
+
+def test_form_versions_are_looked_up_by_the_slice_readers_not_the_table_builders(
+    make_pipeline: MakePipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A form-version lookup is a request to LinkedIn: made in the two table builders, every
+    reader's lookups queued behind them (10 owners at 200 ms took twice the slowest owner)."""
+    threads: List[str] = []
+    original = LinkedInClient.form_version
+
+    def recorded(self: LinkedInClient, *args: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return original(self, *args)
+
+    monkeypatch.setattr(LinkedInClient, "form_version", recorded)
+    data = three_version_dataset()
+    with LinkedInEmulator(data) as emulator:
+        pipeline = run(emulator, make_pipeline)
+        every_lead_once(pipeline, emulator)
+    assert len(threads) == 2  # versions 1 and 2 (3 is listed), once each
+    assert not [name for name in threads if name.startswith("linkedin_leads_tables")], threads

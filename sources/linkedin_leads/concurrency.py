@@ -4,13 +4,17 @@ dlt's own parallelism (``parallelized=True``) is bounded by the pipeline-wide ``
 (5 by default) and runs one transformer call per item; here the streams of one source share a
 pool sized by the source's ``concurrency`` setting, and the consumer can add streams while it
 runs (a slice split in two). The queue between the threads and the consumer is bounded, so
-memory does not grow when the destination side is slower than LinkedIn.
+memory does not grow when the destination side is slower than LinkedIn. While the streams run,
+Arrow allocates from the C library (``system_memory_pool``).
 """
 
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence, TypeVar, Union, cast
+
+import pyarrow as pa
 
 T = TypeVar("T")
 
@@ -115,3 +119,22 @@ def fan_in(streams: Sequence[Stream[T]], workers: int) -> Iterator[T]:
         for stream in streams:
             pool.submit(stream)
         yield from pool
+
+
+@contextmanager
+def system_memory_pool() -> Iterator[None]:
+    """Arrow allocates from the C library's ``malloc`` while the leads are read, then as before.
+
+    Arrow's default allocator (mimalloc) keeps a heap for every thread that allocates and
+    gives little back until ``release_unused()``. The slice readers, the table builders and
+    dlt's extract thread (which writes the tables to parquet) each kept one: the largest share
+    of the source's peak RSS (``bench/README.md``), at no gain in speed. The previous pool is set
+    back when the leads are read, so the choice is the source's only while it reads.
+    """
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+        previous.release_unused()

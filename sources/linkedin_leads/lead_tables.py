@@ -12,9 +12,8 @@ Arrow tables per page:
 Built for speed: it runs for every lead and every answer (``bench/README.md`` has the figures).
 """
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import AbstractSet, Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import dlt
 import pyarrow as pa
@@ -329,6 +328,17 @@ class LeadTableBuilder:
         return arrow_table(columns, CONSENT_COLUMNS, ("lead_id", "consent_id", "submitted_at"))
 
 
+def resolve_forms(catalog: FormCatalog, page: Sequence[Lead], fetch: Optional[FetchForm]) -> None:
+    """Looks up, in the calling thread, the form versions of a page the catalog does not know yet.
+
+    A slice reader calls it before handing the page to a table builder: a lookup is a request to
+    LinkedIn, and made in the builders it would queue every reader's lookups behind two threads.
+    """
+    for urn in {lead.versioned_lead_gen_form_urn for lead in page}:
+        form_id, version = parse_versioned_form_urn(urn)
+        catalog.get(form_id, version, fetch)
+
+
 def page_tables(
     builder: LeadTableBuilder,
     page: Sequence[Lead],
@@ -367,25 +377,6 @@ def page_tables(
             )
         )
     return tables, builder.count, newest
-
-
-@contextmanager
-def system_memory_pool() -> Iterator[None]:
-    """Arrow allocates from the C library's ``malloc`` while the leads are read, then as before.
-
-    Arrow's default allocator (mimalloc) keeps a heap for every thread that allocates and
-    gives little back until ``release_unused()``. The slice readers, the table builders and
-    dlt's extract thread (which writes the tables to parquet) each kept one: the largest share
-    of the source's peak RSS (``bench/README.md``), at no gain in speed. The previous pool is set
-    back when the leads are read, so the choice is the source's only while it reads.
-    """
-    previous = pa.default_memory_pool()
-    pa.set_memory_pool(pa.system_memory_pool())
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(previous)
-        previous.release_unused()
 
 
 def _of_their_leads(leads: pa.Table, lead_rows: List[int]) -> Dict[str, Any]:

@@ -27,13 +27,13 @@ from dlt.extract.incremental import Incremental, IncrementalResourceWrapper
 from dlt.extract.items import DataItemWithMeta
 
 from .client import LinkedInClient
-from .concurrency import StreamPool, fan_in
+from .concurrency import StreamPool, fan_in, system_memory_pool
 from .config import LeadTypesSetting, Owner, TestLeads, discovered_owners
 from .deletions import deleted_lead_ids
 from .discovery import discover_accounts, discover_organizations
 from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInLeadsError
 from .forms import FormCatalog, lead_form_row
-from .lead_tables import LeadTableBuilder, page_tables, system_memory_pool
+from .lead_tables import LeadTableBuilder, page_tables, resolve_forms
 from .progress import PairProgress, Slice, plan
 from .restli import Raw
 from .runs import THROTTLED, Run, SliceEnd, iso
@@ -260,6 +260,7 @@ def read_slice(
             if number == 0 and full and run.should_split(piece):
                 yield SliceEnd(piece, 0, None, split=len(page))
                 return
+            resolve_forms(catalog, page, fetch)  # HTTP for unknown versions: here, not in the builders
             builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch, run.urn_ids)
             built = run.builders.submit(page_tables, builder, page, limited, run.deleted).result()
             if built is None:
