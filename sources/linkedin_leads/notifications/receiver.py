@@ -74,7 +74,9 @@ def create_app(
 
     async def notify(request: Request) -> JSONResponse:
         declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > max_body_bytes):
+        if declared is not None and not declared.isdigit():
+            return refuse(400, "Content-Length is not a number")
+        if declared is not None and int(declared) > max_body_bytes:
             return refuse(413, f"the body is over {max_body_bytes} bytes")
         try:
             body = await read_body(request, max_body_bytes)

@@ -27,7 +27,7 @@ from dlt.sources import DltResource
 from ..auth import LinkedInCredentials
 from ..client import LinkedInClient
 from ..config import check_api_version, check_base_url, check_credentials, check_test_leads
-from ..deletions import deleted_lead_ids, tombstones
+from ..deletions import child_keys, deleted_lead_ids, tombstones
 from ..forms import FormCatalog, QuestionColumns
 from ..lead_tables import LeadTableBuilder, UrnIds, page_tables
 from ..resources import TEST_LEAD_FILTER
@@ -118,14 +118,13 @@ def notified_rows(
     catalog = FormCatalog(QuestionColumns(state.setdefault("question_columns", {})))
     catalog.stored = state.setdefault("form_versions", {})
     gone = [n for n in notified if n.action == DELETED]
-    if gone:
-        yield from tombstones(
-            [n.lead_id for n in gone],
-            [n.occurred_at for n in gone],
-            int(time.time() * 1000),
-        )
     context = Container()[PipelineContext]
-    known_deleted = deleted_lead_ids(context.pipeline()) if context.is_active() else set()
+    pipeline = context.pipeline() if context.is_active() else None
+    if gone:
+        gone_ids = [n.lead_id for n in gone]
+        children = child_keys(pipeline, gone_ids)
+        yield from tombstones(gone_ids, [n.occurred_at for n in gone], int(time.time() * 1000), children)
+    known_deleted = deleted_lead_ids(pipeline)
     wanted = [n for n in notified if n.action != DELETED and n.lead_id not in known_deleted]
     leads = LeadFetcher(client).fetch([n.lead_id for n in wanted])
     groups: Dict[Tuple[str, str], List[Any]] = {}
