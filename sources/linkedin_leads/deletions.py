@@ -18,7 +18,7 @@ from dlt.common import logger
 from dlt.common.typing import TDataItem
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from .columns import TIMESTAMP
+from .columns import timestamps
 from .settings import ANSWERS_TABLE, CONSENTS_TABLE, DELETED_TABLE, HARD_DELETE_COLUMN, HARD_DELETE_HINT
 from .values import to_epoch_ms
 
@@ -36,7 +36,7 @@ def tombstones(
     ``children`` are the answer and consent keys the destination holds (``child_keys``).
     """
     ids = pa.array(lead_ids, pa.string())
-    when = _timestamps(occurred_at)
+    when = timestamps(occurred_at)
     tables: List[TDataItem] = [
         pa.table({"id": ids, "submitted_at": when, HARD_DELETE_COLUMN: _true(len(lead_ids))})
     ]
@@ -47,14 +47,14 @@ def tombstones(
                 {
                     "lead_id": pa.array([k[0] for k in keys], pa.string()),
                     own_key: pa.array([k[1] for k in keys], pa.int64()),
-                    "submitted_at": _timestamps([k[2] for k in keys]),
+                    "submitted_at": timestamps([k[2] for k in keys]),
                     HARD_DELETE_COLUMN: _true(len(keys)),
                 }
             )
             tables.append(
                 dlt.mark.with_hints(rows, child_table_hints(table, own_key), create_table_variant=True)
             )
-    recorded = pa.table({"id": ids, "occurred_at": when, "deleted_at": _timestamps([now_ms] * len(lead_ids))})
+    recorded = pa.table({"id": ids, "occurred_at": when, "deleted_at": timestamps([now_ms] * len(lead_ids))})
     hints = dlt.mark.make_hints(table_name=DELETED_TABLE, primary_key="id", write_disposition="merge")
     tables.append(dlt.mark.with_hints(recorded, hints, create_table_variant=True))
     return tables
@@ -99,10 +99,6 @@ def deleted_lead_ids(pipeline: Optional[Any]) -> Set[str]:
     if ids:
         logger.info(f"{len(ids)} leads deleted on LinkedIn are skipped ({DELETED_TABLE})")
     return ids
-
-
-def _timestamps(epoch_ms: Sequence[int]) -> pa.Array:
-    return pa.array(epoch_ms, pa.int64()).cast(pa.timestamp("ms", tz="UTC")).cast(TIMESTAMP)
 
 
 def _true(count: int) -> pa.Array:
