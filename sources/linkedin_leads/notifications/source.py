@@ -127,17 +127,17 @@ def notified_rows(
     known_deleted = deleted_lead_ids(pipeline)
     wanted = [n for n in notified if n.action != DELETED and n.lead_id not in known_deleted]
     leads = LeadFetcher(client).fetch([n.lead_id for n in wanted])
-    groups: Dict[Tuple[str, str], List[Any]] = {}
+    groups: Dict[Tuple[str, str, str], List[Any]] = {}  # (owner type, owner URN, lead type)
     for n in wanted:
         if n.lead_id in leads and n.owner:
-            groups.setdefault((json.dumps(n.owner, sort_keys=True), n.lead_type), []).append(leads[n.lead_id])
+            kind, urn = next(iter(n.owner.items()))
+            groups.setdefault((kind, urn, n.lead_type), []).append(leads[n.lead_id])
     ids: UrnIds = {None: None}
-    for (owner_json, lead_type), group in groups.items():
-        owner = json.loads(owner_json)
-        parsed = parse_urn(next(iter(owner.values())))
+    for (kind, urn, lead_type), group in groups.items():
+        parsed = parse_urn(urn)
         if parsed is None:
             continue
-        finder = [("q", "owner"), ("owner", owner), ("leadType", {"leadType": lead_type})]
+        finder = [("q", "owner"), ("owner", {kind: urn}), ("leadType", {"leadType": lead_type})]
         builder = LeadTableBuilder(catalog, parsed[0], parsed[1], partial(client.form_version, finder), ids)
         built = page_tables(builder, group, limited)
         if built is not None:
