@@ -1,4 +1,4 @@
-"""fan_in: owners read at once, each owner's pages in order, errors and early stops."""
+"""fan_in: owners read at once, each owner's pages in order, errors and early stops; page slots."""
 
 import threading
 import time
@@ -6,7 +6,7 @@ from typing import Callable, Iterator, List
 
 import pytest
 
-from linkedin_leads.concurrency import fan_in
+from linkedin_leads.concurrency import PageSlots, fan_in
 
 
 def stream(name: str, count: int, delay: float = 0.0) -> Callable[[], Iterator[str]]:
@@ -72,3 +72,49 @@ def test_closing_early_stops_every_stream() -> None:
 
 def test_one_worker_is_sequential() -> None:
     assert list(fan_in([stream("a", 2), stream("b", 2)], workers=1)) == ["a0", "a1", "b0", "b1"]
+
+
+def test_page_slots_bound_how_many_hold_a_page_at_once() -> None:
+    """Eight readers decode at once; never more than the two slots hold a page."""
+    slots = PageSlots(2)
+    holding, most = [0], [0]
+    lock = threading.Lock()
+
+    def decode(body: bytes) -> bytes:
+        with lock:
+            holding[0] += 1
+            most[0] = max(most[0], holding[0])
+        time.sleep(0.02)
+        return body
+
+    def reader(name: str) -> Callable[[], Iterator[str]]:
+        def run() -> Iterator[str]:
+            with slots.slot() as slot:
+                for _ in range(3):
+                    page = slot.decoding(decode)(name.encode())
+                    with lock:
+                        holding[0] -= 1
+                    slot.release()
+                    yield page.decode()
+
+        return run
+
+    assert sorted(fan_in([reader(str(n)) for n in range(8)], workers=8)) == sorted(
+        str(n) for n in range(8) for _ in range(3)
+    )
+    assert most[0] == 2
+
+
+def test_a_page_slot_is_given_back_when_decoding_fails_or_the_reader_ends() -> None:
+    slots = PageSlots(1)
+
+    def bad(body: bytes) -> bytes:
+        raise ValueError("cut short")
+
+    with slots.slot() as slot:
+        with pytest.raises(ValueError):
+            slot.decoding(bad)(b"{")
+        assert slot.decoding(bytes)(b"x") == b"x"  # the one slot was given back: no wait
+    with slots.slot() as other:  # ... and given back when the first reader ended
+        assert other.decoding(bytes)(b"y") == b"y"
+        assert other.decoding(bytes)(b"z") == b"z"  # a page left out: the slot held is kept

@@ -2,20 +2,26 @@
 
 import json
 import random
+import threading
 import time
+import weakref
 from collections import Counter
 from itertools import pairwise
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import dlt
+import msgspec
 import pytest
 
+from linkedin_leads import records, resources
 from linkedin_leads.emulator import Dataset, Fault, Lead, LeadForm, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS, form_versions
+from linkedin_leads.runs import DECODED_PAGES
 from linkedin_leads.values import from_epoch_ms
 
 from .conftest import (
     NOW_MS,
+    every_lead_once,
     lead_ids,
     loaded_rows,
     make_source,
@@ -353,6 +359,46 @@ def test_api_call_budget(emulator: LinkedInEmulator, make_pipeline: MakePipeline
     assert all(v == [0, 1] for v in leads.values())  # ... re-reading its newest lead
     # form versions looked up once are kept in the pipeline state: never asked for again
     assert not [r for r in emulator.calls("leadFormResponses") if "versionedLeadGenFormUrn" in r.params]
+
+
+class TrackedLead(records.Lead, gc=True, weakref=True):
+    """A lead whose freeing can be watched (``weakref.finalize``)."""
+
+
+class TrackedPage(records.Record):
+    elements: Optional[List[TrackedLead]] = None
+
+
+def test_readers_hold_few_decoded_pages_however_many_they_are(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten readers, pages of 20 leads: the decoded pages alive at once are never more than
+    ``DECODED_PAGES``. A reader waiting on LinkedIn or for a slot holds no page, not even its
+    last one. A page is watched through its first lead, freed with it."""
+    decode = msgspec.json.Decoder(TrackedPage, strict=False).decode
+    lock = threading.Lock()
+    alive, most, pages = [0], [0], [0]
+
+    def freed() -> None:
+        with lock:
+            alive[0] -= 1
+
+    def decode_and_count(body: bytes) -> TrackedPage:
+        page = decode(body)
+        if page.elements:
+            with lock:
+                alive[0] += 1
+                pages[0] += 1
+                most[0] = max(most[0], alive[0])
+            weakref.finalize(page.elements[0], freed)
+        return page
+
+    monkeypatch.setattr(resources, "decode_lead_page", decode_and_count)
+    emulator.latency = 0.005
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator, page_size=20, concurrency=10))
+    every_lead_once(pipeline, emulator)
+    assert pages[0] > 30 and most[0] <= DECODED_PAGES, (pages, most)
 
 
 def test_oauth_refresh_token_mode(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:

@@ -40,7 +40,7 @@ from .exceptions import (
     quota_error,
 )
 from .paging import paginate
-from .records import Lead, decode_lead_page
+from .records import Lead, LeadPage, decode_lead_page
 from .restli import QueryParams, Raw, encode_query
 from .settings import (
     EXPIRED_ACCESS_TOKEN,
@@ -348,9 +348,14 @@ class LinkedInClient:
 
         return paginate(fetch, key)
 
-    def get_leads(self, params: QueryParams) -> Iterator[List[Lead]]:
-        """Pages through the lead form responses finder; yields each page as ``records.Lead``."""
-        return self.get_pages(LEAD_FORM_RESPONSES_PATH, params, decode_lead_page, _lead_id)
+    def get_leads(
+        self, params: QueryParams, decode: Callable[[bytes], LeadPage] = decode_lead_page
+    ) -> Iterator[List[Lead]]:
+        """Pages through the lead form responses finder; yields each page as ``records.Lead``.
+
+        ``decode``: ``records.decode_lead_page``, or a wrapper of it (``PageSlot.decoding``).
+        """
+        return self.get_pages(LEAD_FORM_RESPONSES_PATH, params, decode, _lead_id)
 
     def form_version(self, finder: QueryParams, form_id: int, version: int) -> Optional[Dict[str, Any]]:
         """The form version as submitted, projected into one lead of that version (or None).

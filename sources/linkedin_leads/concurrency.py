@@ -105,6 +105,60 @@ class StreamPool(Iterator[T]):
             self._put(_DONE, always=True)
 
 
+class PageSlots:
+    """Bounds how many readers hold a page between decoding it and handing its tables on.
+
+    A reader takes a slot once a page's body has arrived, to decode it, and gives it back when
+    the page's tables are in the consumer's queue (or the page is left out). Requests stay as
+    concurrent as the readers: a reader waiting on LinkedIn holds no slot, and one waiting for
+    a slot holds only the body's bytes. Without the bound, every reader that waited for the
+    table builders held its decoded page, and with the default ten readers those pages were
+    the largest share of the source's peak memory (``bench/README.md``).
+    """
+
+    def __init__(self, slots: int) -> None:
+        self._free = threading.BoundedSemaphore(max(1, slots))
+
+    def slot(self) -> "PageSlot":
+        """A holder of at most one slot, for one reader."""
+        return PageSlot(self._free)
+
+
+class PageSlot:
+    """One reader's hold on a ``PageSlots`` slot: taken by ``decoding``, given back by ``release``."""
+
+    def __init__(self, free: threading.BoundedSemaphore) -> None:
+        self._free = free
+        self._held = False
+
+    def decoding(self, decode: Callable[[bytes], T]) -> Callable[[bytes], T]:
+        """``decode``, run once a slot is held (a slot still held for an earlier page is kept)."""
+
+        def decode_in_slot(body: bytes) -> T:
+            if not self._held:
+                self._free.acquire()
+                self._held = True
+            try:
+                return decode(body)
+            except BaseException:
+                self.release()
+                raise
+
+        return decode_in_slot
+
+    def release(self) -> None:
+        """Gives the slot back, if held."""
+        if self._held:
+            self._held = False
+            self._free.release()
+
+    def __enter__(self) -> "PageSlot":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+
 def fan_in(streams: Sequence[Stream[T]], workers: int) -> Iterator[T]:
     """Yields every item of every stream, running up to ``workers`` streams at once.
 

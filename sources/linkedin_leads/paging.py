@@ -43,3 +43,4 @@ def paginate(fetch: Callable[[int], Tuple[List[T], int]], key: Callable[[T], Any
         start += len(received)
         if elements:
             yield elements
+        del received, elements  # not held while the next page is fetched and decoded

@@ -35,6 +35,7 @@ from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInLeadsErro
 from .forms import FormCatalog, lead_form_row
 from .lead_tables import LeadTableBuilder, page_tables, resolve_forms
 from .progress import PairProgress, Slice, plan
+from .records import decode_lead_page
 from .restli import Raw
 from .runs import THROTTLED, Run, SliceEnd, iso
 from .settings import LEAD_FIELDS, LEAD_FORM_RESPONSES_PATH, LEAD_FORMS_PATH, RETENTION_DAYS
@@ -255,21 +256,29 @@ def read_slice(
         ("fields", Raw(LEAD_FIELDS)),
     ]
     try:
-        for number, page in enumerate(client.get_leads(params)):
-            full = len(page) >= client.count(LEAD_FORM_RESPONSES_PATH)
-            if number == 0 and full and run.should_split(piece):
-                yield SliceEnd(piece, 0, None, split=len(page))
-                return
-            resolve_forms(catalog, page, fetch)  # HTTP for unknown versions: here, not in the builders
-            builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch, run.urn_ids)
-            built = run.builders.submit(page_tables, builder, page, limited, run.deleted).result()
-            if built is None:
-                continue
-            tables, count, page_newest = built
-            leads += count
-            if newest is None or page_newest > newest:
-                newest = page_newest
-            yield from tables
+        # a page is held from its decoding to its tables in dlt's queue in one of a few slots
+        with run.page_slots.slot() as slot:
+            # no enumerate(): it keeps its last (number, page) pair while the next page is read
+            first = True
+            for page in client.get_leads(params, slot.decoding(decode_lead_page)):
+                full = len(page) >= client.count(LEAD_FORM_RESPONSES_PATH)
+                if first and full and run.should_split(piece):
+                    slot.release()
+                    yield SliceEnd(piece, 0, None, split=len(page))
+                    return
+                first = False
+                resolve_forms(catalog, page, fetch)  # HTTP for unknown versions: here, not in the builders
+                builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch, run.urn_ids)
+                built = run.builders.submit(page_tables, builder, page, limited, run.deleted).result()
+                del page, builder  # while dlt catches up, the tables are held, not the page
+                if built is not None:
+                    tables, count, page_newest = built
+                    leads += count
+                    if newest is None or page_newest > newest:
+                        newest = page_newest
+                    yield from tables
+                    del tables, built
+                slot.release()
     except LinkedInAPIError as error:
         if error.status == 429:
             run.stopping = True  # at once: no other slice starts while the consumer catches up
