@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Dict
 
 import duckdb
+import pytest
 
 from linkedin_leads.emulator import Dataset, LinkedInEmulator
 
@@ -109,3 +110,45 @@ def test_a_run_stopped_part_way_says_what_is_left_and_exits_3(tmp_path: Path) ->
             "SELECT count(*), count(DISTINCT id) FROM linkedin.lead_form_responses"
         ).fetchone()
     assert rows == (600, 600)
+
+
+ALLOCATOR_PROBE = """
+import ctypes, sys
+if sys.argv[1] == "script":
+    sys.path.insert(0, sys.argv[2])
+    import linkedin_leads_pipeline  # noqa: F401  # sets the allocators when imported
+import pyarrow as pa
+
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+large = libc.malloc(4 << 20)
+libc.free(large)  # glibc's default then raises its mapping threshold to 4 MiB
+# 200 blocks of 200 KiB: once the free space of the heap is used up, they come from their own
+# mappings if the threshold stayed at 128 KiB, or all from a heap grown for them if it rose
+blocks = [libc.malloc(200 << 10) for _ in range(200)]
+word = ctypes.sizeof(ctypes.c_size_t)
+mapped = sum(ctypes.c_size_t.from_address(b - word).value & 2 for b in blocks) // 2  # IS_MMAPPED
+print(pa.default_memory_pool().backend_name, "mapped" if mapped > 100 else "heap")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator settings are Linux only")
+def test_the_script_sets_lean_allocators_before_pyarrow() -> None:
+    """Arrow on the system allocator, and blocks of 128 KiB and more in their own mappings even
+    after a larger block was freed (glibc's default would serve them from its heap)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARROW_DEFAULT", "MALLOC_"))}
+
+    def probe(mode: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", ALLOCATOR_PROBE, mode, str(SCRIPT.parent)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return done.stdout.split()[-1] + " " + done.stdout.split()[-2]
+
+    assert probe("script") == "mapped system"
+    assert probe("plain") == "heap mimalloc"  # the same process without the script's settings
