@@ -118,3 +118,13 @@ def test_a_page_slot_is_given_back_when_decoding_fails_or_the_reader_ends() -> N
     with slots.slot() as other:  # ... and given back when the first reader ended
         assert other.decoding(bytes)(b"y") == b"y"
         assert other.decoding(bytes)(b"z") == b"z"  # a page left out: the slot held is kept
+
+
+def test_a_page_slot_is_given_back_while_its_reader_waits_on_linkedin() -> None:
+    slots = PageSlots(1)
+    with slots.slot() as first, slots.slot() as second:
+        assert first.decoding(bytes)(b"a") == b"a"  # the one slot, held
+        with first.released():
+            assert second.decoding(bytes)(b"b") == b"b"  # taken meanwhile by another reader
+            second.release()
+        assert first.decoding(bytes)(b"c") == b"c"  # held again, no second acquire

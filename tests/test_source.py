@@ -6,14 +6,16 @@ import threading
 import time
 import weakref
 from collections import Counter
+from contextlib import contextmanager
 from itertools import pairwise
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import dlt
 import msgspec
 import pytest
 
 from linkedin_leads import records, resources
+from linkedin_leads.concurrency import PageSlot
 from linkedin_leads.emulator import Dataset, Fault, Lead, LeadForm, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS, form_versions
 from linkedin_leads.runs import DECODED_PAGES
@@ -373,11 +375,12 @@ def test_readers_hold_few_decoded_pages_however_many_they_are(
     emulator: LinkedInEmulator, make_pipeline: MakePipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Ten readers, pages of 20 leads: the decoded pages alive at once are never more than
-    ``DECODED_PAGES``. A reader waiting on LinkedIn or for a slot holds no page, not even its
-    last one. A page is watched through its first lead, freed with it."""
+    ``DECODED_PAGES``, and the pages of readers waiting on a form-version lookup (which give
+    their slot back meanwhile, first sight of a version only). A reader waiting on LinkedIn or
+    for a slot holds no page, not even its last one. A page is watched through its first lead."""
     decode = msgspec.json.Decoder(TrackedPage, strict=False).decode
     lock = threading.Lock()
-    alive, most, pages = [0], [0], [0]
+    alive, in_lookups, most, pages = [0], [0], [0], [0]
 
     def freed() -> None:
         with lock:
@@ -389,11 +392,25 @@ def test_readers_hold_few_decoded_pages_however_many_they_are(
             with lock:
                 alive[0] += 1
                 pages[0] += 1
-                most[0] = max(most[0], alive[0])
+                most[0] = max(most[0], alive[0] - in_lookups[0])
             weakref.finalize(page.elements[0], freed)
         return page
 
+    released = PageSlot.released
+
+    @contextmanager
+    def counted(self: PageSlot) -> Iterator[None]:
+        with lock:
+            in_lookups[0] += 1
+        try:
+            with released(self):
+                yield
+        finally:
+            with lock:
+                in_lookups[0] -= 1
+
     monkeypatch.setattr(resources, "decode_lead_page", decode_and_count)
+    monkeypatch.setattr(PageSlot, "released", counted)
     emulator.latency = 0.005
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator, page_size=20, concurrency=10))

@@ -146,6 +146,18 @@ class PageSlot:
 
         return decode_in_slot
 
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """The slot given back while the block waits on something else (LinkedIn), then taken again."""
+        held = self._held
+        self.release()
+        try:
+            yield
+        finally:
+            if held and not self._held:
+                self._free.acquire()
+                self._held = True
+
     def release(self) -> None:
         """Gives the slot back, if held."""
         if self._held:

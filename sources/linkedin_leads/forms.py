@@ -219,6 +219,10 @@ class FormCatalog:
             self._versions[(resolved.form_id, version)] = resolved
         return resolved
 
+    def knows(self, form_id: Optional[int], version: Optional[int]) -> bool:
+        """Whether ``get`` has this version in hand: met earlier in this run, or no form at all."""
+        return form_id is None or (form_id, version) in self._versions
+
     def get(
         self, form_id: Optional[int], version: Optional[int], fetch: Optional["FetchForm"] = None
     ) -> Optional[FormVersion]:

@@ -12,8 +12,9 @@ Arrow tables per page:
 Built for speed: it runs for every lead and every answer (``bench/README.md`` has the figures).
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import AbstractSet, Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Any, Callable, ContextManager, Dict, List, Optional, Sequence, Set, Tuple
 
 import dlt
 import pyarrow as pa
@@ -328,15 +329,25 @@ class LeadTableBuilder:
         return arrow_table(columns, CONSENT_COLUMNS, ("lead_id", "consent_id", "submitted_at"))
 
 
-def resolve_forms(catalog: FormCatalog, page: Sequence[Lead], fetch: Optional[FetchForm]) -> None:
+def resolve_forms(
+    catalog: FormCatalog,
+    page: Sequence[Lead],
+    fetch: Optional[FetchForm],
+    waiting: Optional[Callable[[], ContextManager[None]]] = None,
+) -> None:
     """Looks up, in the calling thread, the form versions of a page the catalog does not know yet.
 
     A slice reader calls it before handing the page to a table builder: a lookup is a request to
     LinkedIn, and made in the builders it would queue every reader's lookups behind two threads.
+    ``waiting`` is entered around the lookups, if any (the reader gives back its page slot).
     """
-    for urn in {lead.versioned_lead_gen_form_urn for lead in page}:
-        form_id, version = parse_versioned_form_urn(urn)
-        catalog.get(form_id, version, fetch)
+    versions = {parse_versioned_form_urn(urn) for urn in {lead.versioned_lead_gen_form_urn for lead in page}}
+    unknown = [key for key in versions if not catalog.knows(*key)]
+    if not unknown:
+        return
+    with waiting() if waiting else nullcontext():
+        for form_id, version in unknown:
+            catalog.get(form_id, version, fetch)
 
 
 def page_tables(

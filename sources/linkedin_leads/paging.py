@@ -42,5 +42,10 @@ def paginate(fetch: Callable[[int], Tuple[List[T], int]], key: Callable[[T], Any
         windows.append((start + count, page_ids))
         start += len(received)
         if elements:
-            yield elements
-        del received, elements  # not held while the next page is fetched and decoded
+            # handed over, not kept: while the caller holds the page, or has dropped it and asks
+            # for the next one, this frame holds no reference to it
+            box = [elements]
+            del received, elements
+            yield box.pop()
+        else:
+            del received, elements

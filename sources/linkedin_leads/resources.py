@@ -267,7 +267,8 @@ def read_slice(
                     yield SliceEnd(piece, 0, None, split=len(page))
                     return
                 first = False
-                resolve_forms(catalog, page, fetch)  # HTTP for unknown versions: here, not in the builders
+                # HTTP for unknown versions: here, not in the builders, and with the slot given back
+                resolve_forms(catalog, page, fetch, slot.released)
                 builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch, run.urn_ids)
                 built = run.builders.submit(page_tables, builder, page, limited, run.deleted).result()
                 del page, builder  # while dlt catches up, the tables are held, not the page
