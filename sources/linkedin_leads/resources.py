@@ -263,8 +263,10 @@ def read_slice(
             for page in client.get_leads(params, slot.decoding(decode_lead_page)):
                 full = len(page) >= client.count(LEAD_FORM_RESPONSES_PATH)
                 if first and full and run.should_split(piece):
+                    split = len(page)
+                    del page  # freed before its slot is given back
                     slot.release()
-                    yield SliceEnd(piece, 0, None, split=len(page))
+                    yield SliceEnd(piece, 0, None, split=split)
                     return
                 first = False
                 # HTTP for unknown versions: here, not in the builders, and with the slot given back
