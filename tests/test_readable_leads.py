@@ -8,10 +8,13 @@ from typing import Any, Callable, Dict, List
 
 import dlt
 import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
 
+from linkedin_leads import resources
 from linkedin_leads.client import LinkedInClient
-from linkedin_leads.emulator import Dataset, Lead, LeadForm, LinkedInEmulator, generate
+from linkedin_leads.emulator import Dataset, Fault, Lead, LeadForm, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS, choice_question, form_versions, text_question
+from linkedin_leads.exceptions import LinkedInAPIError, LinkedInPagingLimitError
 from linkedin_leads.forms import QuestionColumns
 from linkedin_leads.runs import DECODED_PAGES
 from linkedin_leads.values import from_epoch_ms
@@ -59,7 +62,14 @@ def labels_of(form: Dict[str, Any], question_id: int) -> Dict[int, str]:
     }
 
 
-def test_answers_are_resolved_by_the_version_submitted(make_pipeline: MakePipeline) -> None:
+@pytest.mark.parametrize("searched", [True, False], ids=["versions-found-in-the-body", "search-missed"])
+def test_answers_are_resolved_by_the_version_submitted(
+    make_pipeline: MakePipeline, monkeypatch: pytest.MonkeyPatch, searched: bool
+) -> None:
+    """Older versions are looked up from the body before it is decoded; where that search finds
+    nothing (a key spelt with escapes), the decoded page's own check looks them up."""
+    if not searched:
+        monkeypatch.setattr(resources, "form_version_urns", lambda body: set())
     data = three_version_dataset()
     with LinkedInEmulator(data) as emulator:
         pipeline = run(emulator, make_pipeline)
@@ -462,3 +472,28 @@ def test_form_version_lookups_do_not_hold_a_page_slot(
         pipeline = run(emulator, make_pipeline, concurrency=10)
         every_lead_once(pipeline, emulator)
     assert most[0] > DECODED_PAGES, most
+
+
+def test_a_failed_form_version_lookup_fails_as_itself(make_pipeline: MakePipeline) -> None:
+    """A lookup made from a page's body before decoding it is the reader's own request: its
+    error is raised as LinkedIn gave it, naming the lookup, and the lookup is not asked again as
+    a page whose body could not be read would be."""
+    data = three_version_dataset()
+    refused = Fault(
+        query="&versionedLeadGenFormUrn=urn",
+        status=400,
+        body={"status": 400, "code": "ILLEGAL_ARGUMENT", "message": "Invalid versionedLeadGenFormUrn"},
+        times=100,
+    )
+    with LinkedInEmulator(data) as emulator:
+        emulator.faults.append(refused)
+        with pytest.raises(PipelineStepFailed) as failed:
+            run(emulator, make_pipeline)
+        lookups = [r for r in emulator.calls() if "&versionedLeadGenFormUrn=urn" in r.query]
+    error = failed.value.__cause__
+    while error is not None and not isinstance(error, LinkedInAPIError):
+        error = error.__cause__
+    assert isinstance(error, LinkedInAPIError) and not isinstance(error, LinkedInPagingLimitError), error
+    assert (error.status, error.code) == (400, "ILLEGAL_ARGUMENT")
+    assert "versionedLeadGenFormUrn=urn" in error.url
+    assert len(lookups) == 1

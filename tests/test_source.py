@@ -6,16 +6,15 @@ import threading
 import time
 import weakref
 from collections import Counter
-from contextlib import contextmanager
 from itertools import pairwise
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import dlt
 import msgspec
 import pytest
 
 from linkedin_leads import records, resources
-from linkedin_leads.concurrency import PageSlot
+from linkedin_leads.client import LinkedInClient
 from linkedin_leads.emulator import Dataset, Fault, Lead, LeadForm, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS, form_versions
 from linkedin_leads.runs import DECODED_PAGES
@@ -374,13 +373,13 @@ class TrackedPage(records.Record):
 def test_readers_hold_few_decoded_pages_however_many_they_are(
     emulator: LinkedInEmulator, make_pipeline: MakePipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ten readers, pages of 20 leads: the decoded pages alive at once are never more than
-    ``DECODED_PAGES``, and the pages of readers waiting on a form-version lookup (which give
-    their slot back meanwhile, first sight of a version only). A reader waiting on LinkedIn or
-    for a slot holds no page, not even its last one. A page is watched through its first lead."""
+    """Ten readers, pages of 20 leads, form-version lookups that take a while: the decoded pages
+    alive at once are never more than ``DECODED_PAGES``. A reader waiting on LinkedIn, for a
+    slot, or on a form-version lookup (made from the body, before decoding it) holds no page,
+    not even its last one. A page is watched through its first lead."""
     decode = msgspec.json.Decoder(TrackedPage, strict=False).decode
     lock = threading.Lock()
-    alive, in_lookups, most, pages = [0], [0], [0], [0]
+    alive, most, pages, lookups = [0], [0], [0], [0]
 
     def freed() -> None:
         with lock:
@@ -392,30 +391,24 @@ def test_readers_hold_few_decoded_pages_however_many_they_are(
             with lock:
                 alive[0] += 1
                 pages[0] += 1
-                most[0] = max(most[0], alive[0] - in_lookups[0])
+                most[0] = max(most[0], alive[0])
             weakref.finalize(page.elements[0], freed)
         return page
 
-    released = PageSlot.released
+    original = LinkedInClient.form_version
 
-    @contextmanager
-    def counted(self: PageSlot) -> Iterator[None]:
-        with lock:
-            in_lookups[0] += 1
-        try:
-            with released(self):
-                yield
-        finally:
-            with lock:
-                in_lookups[0] -= 1
+    def slow_lookup(self: LinkedInClient, *args: Any) -> Any:
+        lookups[0] += 1
+        time.sleep(0.1)  # every reader meets its first page's versions while one is looked up
+        return original(self, *args)
 
     monkeypatch.setattr(resources, "decode_lead_page", decode_and_count)
-    monkeypatch.setattr(PageSlot, "released", counted)
+    monkeypatch.setattr(LinkedInClient, "form_version", slow_lookup)
     emulator.latency = 0.005
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator, page_size=20, concurrency=10))
     every_lead_once(pipeline, emulator)
-    assert pages[0] > 30 and most[0] <= DECODED_PAGES, (pages, most)
+    assert lookups[0] > 0 and pages[0] > 30 and most[0] <= DECODED_PAGES, (lookups, pages, most)
 
 
 def test_oauth_refresh_token_mode(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:

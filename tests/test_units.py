@@ -1,8 +1,9 @@
 """Fast unit tests of the pure parts: URNs, paging over a scripted fetch, form versions in the
-state, and the Arrow tables built from a decoded page of leads (no HTTP, no destination)."""
+state and in a body's bytes, and the Arrow tables built from a decoded page of leads (no HTTP,
+no destination)."""
 
 from dataclasses import astuple
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import pytest
 from dlt.common.json import json
@@ -10,7 +11,7 @@ from dlt.common.json import json
 from linkedin_leads.forms import FormCatalog, FormVersion, QuestionColumns, resolve_form_version
 from linkedin_leads.lead_tables import LeadTableBuilder, page_tables
 from linkedin_leads.paging import paginate
-from linkedin_leads.records import decode_lead_page
+from linkedin_leads.records import decode_lead_page, form_version_urns
 from linkedin_leads.urns import (
     is_ad_account,
     parse_urn,
@@ -257,3 +258,26 @@ def test_page_tables_filters_test_leads_and_names_the_child_tables() -> None:
         "lead_form_responses__consents",
     ]
     assert page_tables(LeadTableBuilder(catalog, "sponsoredAccount", 5), page[1:], False) is None
+
+
+V1 = "urn:li:versionedLeadGenForm:(urn:li:leadGenForm:81,1)"
+V2 = "urn:li:versionedLeadGenForm:(urn:li:leadGenForm:81,2)"
+
+
+@pytest.mark.parametrize(
+    "body, found",
+    [
+        (json.dumpb({"elements": [{"versionedLeadGenFormUrn": v} for v in (V1, V2, V1)]}), {V1, V2}),
+        # pretty-printed JSON, and a value spelt with escapes
+        (b'{"elements": [{"versionedLeadGenFormUrn" :\n "' + V1.encode() + b'"}]}', {V1}),
+        (
+            b'{"elements":[{"versionedLeadGenFormUrn":"urn:li:versionedLeadGenForm:\\u0028x"}]}',
+            {"urn:li:versionedLeadGenForm:(x"},
+        ),
+        (b'{"elements":[{"versionedLeadGenFormUrn":"a\\"b"}]}', {'a"b'}),
+        (b'{"elements":[{"versionedLeadGenFormUrn":null}]}', set()),
+        (b'{"elements":[]}', set()),
+    ],
+)
+def test_form_version_urns_are_found_in_the_bytes(body: bytes, found: Set[str]) -> None:
+    assert form_version_urns(body) == found

@@ -12,7 +12,7 @@ import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Callable, Iterator, Sequence, TypeVar, Union, cast
+from typing import Callable, Iterator, Optional, Sequence, TypeVar, Union, cast
 
 import pyarrow as pa
 
@@ -110,8 +110,9 @@ class PageSlots:
 
     A reader takes a slot once a page's body has arrived, to decode it, and gives it back when
     the page's tables are in the consumer's queue (or the page is left out). Requests stay as
-    concurrent as the readers: a reader waiting on LinkedIn holds no slot, and one waiting for
-    a slot holds only the body's bytes. Without the bound, every reader that waited for the
+    concurrent as the readers: a reader waiting on LinkedIn holds no slot (form-version lookups
+    included: they are made from the body before decoding it), and one waiting for a slot holds
+    only the body's bytes. Without the bound, every reader that waited for the
     table builders held its decoded page, and with the default ten readers those pages were
     the largest share of the source's peak memory (``bench/README.md``).
     """
@@ -131,10 +132,18 @@ class PageSlot:
         self._free = free
         self._held = False
 
-    def decoding(self, decode: Callable[[bytes], T]) -> Callable[[bytes], T]:
-        """``decode``, run once a slot is held (a slot still held for an earlier page is kept)."""
+    def decoding(
+        self, decode: Callable[[bytes], T], before: Optional[Callable[[bytes], None]] = None
+    ) -> Callable[[bytes], T]:
+        """``decode``, run once a slot is held (a slot still held for an earlier page is kept).
+
+        ``before(body)`` runs first, with no slot taken for this page: what the reader waits on
+        for a page (its form versions, looked up on LinkedIn) it waits on holding only the bytes.
+        """
 
         def decode_in_slot(body: bytes) -> T:
+            if before is not None:
+                before(body)
             if not self._held:
                 self._free.acquire()
                 self._held = True

@@ -14,7 +14,19 @@ Built for speed: it runs for every lead and every answer (``bench/README.md`` ha
 
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import AbstractSet, Any, Callable, ContextManager, Dict, List, Optional, Sequence, Set, Tuple
+from typing import (
+    AbstractSet,
+    Any,
+    Callable,
+    ContextManager,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
 
 import dlt
 import pyarrow as pa
@@ -340,8 +352,25 @@ def resolve_forms(
     A slice reader calls it before handing the page to a table builder: a lookup is a request to
     LinkedIn, and made in the builders it would queue every reader's lookups behind two threads.
     ``waiting`` is entered around the lookups, if any (the reader gives back its page slot).
+    The reader has looked up the versions its body names before decoding it
+    (``look_up_forms``), so this finds one only where that search missed it.
     """
-    versions = {parse_versioned_form_urn(urn) for urn in {lead.versioned_lead_gen_form_urn for lead in page}}
+    look_up_forms(catalog, {lead.versioned_lead_gen_form_urn for lead in page}, fetch, waiting)
+
+
+def look_up_forms(
+    catalog: FormCatalog,
+    urns: Iterable[Optional[str]],
+    fetch: Optional[FetchForm],
+    waiting: Optional[Callable[[], ContextManager[None]]] = None,
+) -> None:
+    """Looks up, in the calling thread, the form versions of these URNs the catalog lacks.
+
+    A slice reader calls it with the URNs found in a page's body (``records.form_version_urns``)
+    before decoding the body: while it waits on LinkedIn, or on another reader looking up the
+    same version, it holds the body's bytes and no decoded page (``bench/README.md``).
+    """
+    versions = {parse_versioned_form_urn(urn) for urn in urns}
     unknown = [key for key in versions if not catalog.knows(*key)]
     if not unknown:
         return

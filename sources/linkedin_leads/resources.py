@@ -33,9 +33,9 @@ from .deletions import deleted_lead_ids
 from .discovery import discover_accounts, discover_organizations
 from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInLeadsError
 from .forms import FormCatalog, lead_form_row
-from .lead_tables import LeadTableBuilder, page_tables, resolve_forms
+from .lead_tables import LeadTableBuilder, look_up_forms, page_tables, resolve_forms
 from .progress import PairProgress, Slice, plan
-from .records import decode_lead_page
+from .records import decode_lead_page, form_version_urns
 from .restli import Raw
 from .runs import THROTTLED, Run, SliceEnd, iso
 from .settings import LEAD_FIELDS, LEAD_FORM_RESPONSES_PATH, LEAD_FORMS_PATH, RETENTION_DAYS
@@ -255,12 +255,24 @@ def read_slice(
         ("submittedAtTimeRange", {"start": piece.start - 1, "end": piece.end}),
         ("fields", Raw(LEAD_FIELDS)),
     ]
+    failed: List[Exception] = []
+
+    def look_up(body: bytes) -> None:
+        # the versions a body names, looked up before it is decoded: waiting on LinkedIn (or on
+        # another reader's lookup of the same version) holds the bytes, not a decoded page
+        try:
+            look_up_forms(catalog, form_version_urns(body), fetch)
+        except Exception as error:  # raised by the reader below, not as an error of the body
+            failed.append(error)
+
     try:
         # a page is held from its decoding to its tables in dlt's queue in one of a few slots
         with run.page_slots.slot() as slot:
             # no enumerate(): it keeps its last (number, page) pair while the next page is read
             first = True
-            for page in client.get_leads(params, slot.decoding(decode_lead_page)):
+            for page in client.get_leads(params, slot.decoding(decode_lead_page, before=look_up)):
+                if failed:
+                    raise failed.pop()
                 full = len(page) >= client.count(LEAD_FORM_RESPONSES_PATH)
                 if first and full and run.should_split(piece):
                     split = len(page)
@@ -269,7 +281,7 @@ def read_slice(
                     yield SliceEnd(piece, 0, None, split=split)
                     return
                 first = False
-                # HTTP for unknown versions: here, not in the builders, and with the slot given back
+                # versions the body's search missed: here, not in the builders, the slot given back
                 resolve_forms(catalog, page, fetch, slot.released)
                 builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch, run.urn_ids)
                 built = run.builders.submit(page_tables, builder, page, limited, run.deleted).result()
