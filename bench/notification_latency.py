@@ -42,7 +42,10 @@ def percentile(values: List[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def measure(notifications: int = 300, rate_per_s: float = 10.0) -> Dict[str, Any]:
+def measure(
+    notifications: int = 300, rate_per_s: float = 10.0, python: str = sys.executable
+) -> Dict[str, Any]:
+    """``python``: the interpreter the receiver runs with (``run.py`` gives its shipped environment)."""
     data = generate(
         int(time.time() * 1000), accounts=2, organizations=1, forms_per_owner=2, leads=notifications
     )
@@ -60,7 +63,7 @@ def measure(notifications: int = 300, rate_per_s: float = 10.0) -> Dict[str, Any
             "DESTINATION__DUCKDB__CREDENTIALS": str(folder / "leads.duckdb"),
         }
         journal = folder / "journal.sqlite"
-        command = [sys.executable, "-m", "linkedin_leads.notifications", "serve", "--port", str(port)]
+        command = [python, "-m", "linkedin_leads.notifications", "serve", "--port", str(port)]
         process = subprocess.Popen([*command, "--journal", str(journal)], env=env, cwd=folder)
         try:
             wait_for(f"{url}?challengeCode=x")

@@ -2,12 +2,16 @@
 
 Each scenario starts the LinkedIn emulator with generated data in its own process, runs the real
 pipeline into DuckDB in another process, and measures, in the same run, a baseline: a plain client
-that fetches the same pages and only `json.loads` them. Printed figures are leads/s end to end,
-peak RSS of the pipeline process, and API calls by endpoint; ratios are against the baseline of
-the same run. The results are written to bench/RESULTS.md.
+that fetches the same pages and only `json.loads` them. The pipeline, the shipped script and the
+notification receiver run as shipped: in a virtual environment made from the repository's
+requirements files only (`bench/.venv`, made once and kept while those files are unchanged), not
+in the test environment, whose BigQuery packages bring pandas (which pyarrow then imports).
+Printed figures are leads/s end to end, peak RSS of the pipeline process, and API calls by
+endpoint; ratios are against the baseline of the same run. The results are written to bench/RESULTS.md.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -25,6 +29,48 @@ from typing import Any, Dict, Iterator, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
+SHIPPED_REQUIREMENTS = ("requirements.txt", "requirements-notifications.txt")
+"""What a user installs: the source and its DuckDB example, and the notification receiver."""
+PYTHON = sys.executable
+"""The interpreter of every job: ``shipped_python()`` unless ``--in-this-environment``."""
+REPORTED_PACKAGES = ("dlt", "pyarrow", "duckdb", "msgspec", "requests", "numpy", "pandas")
+
+
+def shipped_python() -> str:
+    """A virtual environment with only what ``SHIPPED_REQUIREMENTS`` install, made once and
+    reused while those files (and this Python) are unchanged; its interpreter."""
+    venv = BENCH / ".venv"
+    python, stamp = venv / "bin" / "python", venv / "requirements.sha256"
+    digest = hashlib.sha256(
+        b"".join((ROOT / name).read_bytes() for name in SHIPPED_REQUIREMENTS) + sys.version.encode()
+    ).hexdigest()
+    if not (python.exists() and stamp.exists() and stamp.read_text() == digest):
+        print(f"making {venv} from {', '.join(SHIPPED_REQUIREMENTS)}", flush=True)
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run([*pip, "--upgrade", "pip"], check=True)
+        subprocess.run(
+            [*pip, *[arg for name in SHIPPED_REQUIREMENTS for arg in ("-r", str(ROOT / name))]], check=True
+        )
+        stamp.write_text(digest)
+    return str(python)
+
+
+def packages(python: str) -> Dict[str, Optional[str]]:
+    """The versions of ``REPORTED_PACKAGES`` in ``python``'s environment (None: not installed)."""
+    probe = (
+        "import importlib.metadata as m, json, sys\n"
+        "def v(name):\n"
+        "    try:\n        return m.version(name)\n"
+        "    except m.PackageNotFoundError:\n        return None\n"
+        "print(json.dumps({n: v(n) for n in sys.argv[1:]}))"
+    )
+    done = subprocess.run(
+        [python, "-c", probe, *REPORTED_PACKAGES], capture_output=True, text=True, check=True
+    )
+    found: Dict[str, Optional[str]] = json.loads(done.stdout)
+    return found
 
 
 def env() -> Dict[str, str]:
@@ -68,7 +114,7 @@ def emulator(
 ) -> Iterator[Emulator]:
     process = subprocess.Popen(
         [
-            sys.executable,
+            PYTHON,
             str(BENCH / "emulator_process.py"),
             "--leads",
             str(leads),
@@ -96,11 +142,11 @@ def emulator(
         process.wait()
 
 
-def job(script: str, emu: Emulator, *args: str) -> Dict[str, Any]:
+def job(script: str, emu: Emulator, *args: str, python: Optional[str] = None) -> Dict[str, Any]:
     before = emu.stats()
     result = subprocess.run(
         [
-            sys.executable,
+            python or PYTHON,
             str(BENCH / script),
             "--base-url",
             emu.info["base_url"],
@@ -302,7 +348,7 @@ def shipped_script(lines: List[str], results: Dict[str, Any], leads: int, runs: 
             )
             started = time.perf_counter()
             done = subprocess.run(
-                [sys.executable, str(script)], cwd=folder, env=variables, capture_output=True, text=True
+                [PYTHON, str(script)], cwd=folder, env=variables, capture_output=True, text=True
             )
             elapsed = time.perf_counter() - started
             output = done.stdout + done.stderr
@@ -330,7 +376,7 @@ def notifications(lines: List[str], results: Dict[str, Any], count: int) -> None
     """Notification to queryable row, through the receiver with its default batching."""
     from notification_latency import measure
 
-    figures = measure(count)
+    figures = measure(count, python=PYTHON)
     results["lead notifications"] = figures
     lines.append(
         f"| lead notifications, {figures['notifications']} at {figures['rate_per_s']:.0f}/s, batches of"
@@ -338,6 +384,29 @@ def notifications(lines: List[str], results: Dict[str, Any], count: int) -> None
         f" (max {figures['max_s']:.1f} s) | one-lead run {figures['one_lead_run_s']:.2f} s"
         f" | p95 = {figures['p95_s'] / (figures['batch_seconds'] + figures['one_lead_run_s']):.2f}x"
         " (batch wait + one run) | | | |"
+    )
+
+
+def test_environment(lines: List[str], results: Dict[str, Any], leads: int) -> None:
+    """The same backfill as shipped and in the test environment (this interpreter's, where the
+    BigQuery test packages install pandas and numpy), one emulator: the source's peak RSS."""
+    peaks: Dict[str, float] = {}
+    with emulator(leads, accounts=4, organizations=1) as emu:
+        for name, python in (("shipped", PYTHON), ("test environment", sys.executable)):
+            workdir = tempfile.mkdtemp(prefix="bench-")
+            try:
+                figures = job("pipeline_job.py", emu, *emu.owners(), "--workdir", workdir, python=python)
+                peaks[name] = figures["source_peak_rss_mb"]
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+    here = packages(sys.executable)
+    results["test environment"] = {"leads": leads, "source_peak_rss_mb": peaks, "packages": here}
+    lines.append(
+        f"| backfill {leads // 1000}k, the source's peak RSS as shipped and in the test environment"
+        f" (pandas {here['pandas'] or 'not installed'}, numpy {here['numpy'] or 'not installed'})"
+        f" | {peaks['shipped']:,.0f} MB as shipped, {peaks['test environment']:,.0f} MB in the test"
+        " environment"
+        f" | | {peaks['test environment'] - peaks['shipped']:+,.0f} MB | | | |"
     )
 
 
@@ -350,14 +419,22 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="20k leads only, no 1M backfill")
     parser.add_argument("--no-write", action="store_true", help="do not rewrite bench/RESULTS.md")
     parser.add_argument("--script-runs", type=int, default=5, help="runs of the shipped script per size")
+    parser.add_argument(
+        "--in-this-environment",
+        action="store_true",
+        help="run the jobs with this interpreter, not in a venv made from the requirements files",
+    )
     args = parser.parse_args()
     started = time.time()
+    global PYTHON
+    PYTHON = sys.executable if args.in_this_environment else shipped_python()
+    results: Dict[str, Any] = {"environment": {"python": PYTHON, "packages": packages(PYTHON)}}
+    print(f"jobs run with {PYTHON}: {results['environment']['packages']}", flush=True)
     lines = [
         "| scenario | pipeline | baseline (fetch + json.loads) | pipeline / baseline | peak RSS MB"
         " | API calls | call budget |",
         "|---|---|---|---|---|---|---|",
     ]
-    results: Dict[str, Any] = {}
     sizes = [20_000] if args.quick else [100_000, 200_000, 1_000_000]
     for size in sizes:
         backfill(size, lines, results)
@@ -365,6 +442,8 @@ def main() -> None:
     for size in [20_000] if args.quick else [200_000, 1_000_000]:
         shipped_script(lines, results, size, 1 if args.quick else args.script_runs)
         print("\n".join(lines), flush=True)
+    if PYTHON != sys.executable:
+        test_environment(lines, results, 20_000 if args.quick else 1_000_000)
     latency(lines, results, 5_000)
     one_big_owner(lines, results, 20_000 if args.quick else 100_000)
     quota_backfill(lines, results, 20_000)
@@ -468,13 +547,21 @@ def write_results(
 ) -> None:
     lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
     cpu = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines() if "Model name" in line), "?")
-    import dlt
+    shipped = results["environment"]
+    listed = ", ".join(f"{name} {version}" for name, version in shipped["packages"].items() if version)
+    missing = ", ".join(name for name, version in shipped["packages"].items() if not version)
+    environment = (
+        f"{'this interpreter' if shipped['python'] == sys.executable else 'bench/.venv, made from '}"
+        f"{'' if shipped['python'] == sys.executable else ' and '.join(SHIPPED_REQUIREMENTS)}"
+        f" ({listed}; not installed: {missing or 'none'})"
+    )
 
     text = f"""# Benchmark results
 
 Command: `python bench/run.py`{" --quick" if quick else ""} (took {seconds / 60:.1f} min)
 Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC
-Machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, dlt {dlt.__version__}
+Machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}
+Jobs ran in: {environment}
 
 The emulator runs in its own process (no short pages, no latency unless stated); the pipeline
 and the baseline each run in a fresh process against it, one after the other. Leads/s count
