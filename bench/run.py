@@ -550,11 +550,11 @@ def write_results(
     shipped = results["environment"]
     listed = ", ".join(f"{name} {version}" for name, version in shipped["packages"].items() if version)
     missing = ", ".join(name for name, version in shipped["packages"].items() if not version)
-    environment = (
-        f"{'this interpreter' if shipped['python'] == sys.executable else 'bench/.venv, made from '}"
-        f"{'' if shipped['python'] == sys.executable else ' and '.join(SHIPPED_REQUIREMENTS)}"
-        f" ({listed}; not installed: {missing or 'none'})"
-    )
+    if shipped["python"] == sys.executable:
+        made = "this interpreter"
+    else:
+        made = f"bench/.venv, made from {' and '.join(SHIPPED_REQUIREMENTS)}"
+    environment = f"{made} ({listed}; not installed: {missing or 'none'})"
 
     text = f"""# Benchmark results
 
