@@ -281,3 +281,73 @@ V2 = "urn:li:versionedLeadGenForm:(urn:li:leadGenForm:81,2)"
 )
 def test_form_version_urns_are_found_in_the_bytes(body: bytes, found: Set[str]) -> None:
     assert form_version_urns(body) == found
+
+
+def test_entity_paths_of_name_lookups() -> None:
+    from linkedin_leads.names import entity_path
+
+    assert entity_path("urn:li:sponsoredAccount:5", None) == "adAccounts/5"
+    assert entity_path("urn:li:organization:7", None) == "organizations/7"
+    assert entity_path("urn:li:sponsoredCampaign:3", 5) == "adAccounts/5/adCampaigns/3"
+    assert (
+        entity_path("urn:li:sponsoredCreative:4", 5)
+        == "adAccounts/5/creatives/urn%3Ali%3AsponsoredCreative%3A4"
+    )
+    # a campaign or creative without its ad account, or another entity: not looked up
+    assert entity_path("urn:li:sponsoredCampaign:3", None) is None
+    assert entity_path("urn:li:event:1", 5) is None and entity_path("nonsense", 5) is None
+
+
+def test_missing_names_are_those_without_decorations() -> None:
+    from linkedin_leads.names import missing_names
+
+    bare = {
+        "id": "a",
+        "submittedAt": 1,
+        "leadMetadata": {"sponsoredLeadMetadata": {"campaign": "urn:li:sponsoredCampaign:3"}},
+        "associatedEntity": {"associatedCreative": "urn:li:sponsoredCreative:4"},
+    }
+    decorated = {
+        **bare,
+        "id": "b",
+        "ownerInfo": {"sponsoredAccountInfo": {"name": "A"}},
+        "leadMetadataInfo": {"sponsoredLeadMetadataInfo": {"campaign": {"name": "C"}}},
+        "associatedEntityInfo": {"associatedCreative": {"id": "urn:li:sponsoredCreative:4"}},
+    }
+    page = decode_lead_page(json.dumps({"elements": [bare, decorated]}).encode()).elements or []
+    owner = "urn:li:sponsoredAccount:5"
+    assert missing_names(owner, page[:1]) == {
+        owner,
+        "urn:li:sponsoredCampaign:3",
+        "urn:li:sponsoredCreative:4",
+    }
+    assert missing_names(owner, page[1:]) == set()
+
+
+def test_unresolved_versions_keep_one_span_per_owner_and_lead_type() -> None:
+    from linkedin_leads.forms import UnresolvedVersions
+
+    stored: Dict[str, Any] = {}
+    unresolved = UnresolvedVersions(stored)
+    for at in (50, 10, 30):
+        unresolved.add(8, 1, "urn:li:sponsoredAccount:5", "SPONSORED", at)
+    unresolved.add(8, 1, "urn:li:organization:7", "EVENT", 20)
+    unresolved.add(8, 2, "urn:li:sponsoredAccount:5", "SPONSORED", 60)
+    assert stored == {
+        "8:1": [
+            ["urn:li:sponsoredAccount:5", "SPONSORED", 10, 50],
+            ["urn:li:organization:7", "EVENT", 20, 20],
+        ],
+        "8:2": [["urn:li:sponsoredAccount:5", "SPONSORED", 60, 60]],
+    }
+    # a span read again is forgotten; one that grew meanwhile (a lead added since) is kept
+    unresolved.done(8, 2, ["urn:li:sponsoredAccount:5", "SPONSORED", 60, 60])
+    unresolved.add(8, 1, "urn:li:sponsoredAccount:5", "SPONSORED", 70)
+    unresolved.done(8, 1, ["urn:li:sponsoredAccount:5", "SPONSORED", 10, 50])
+    assert stored == {
+        "8:1": [
+            ["urn:li:sponsoredAccount:5", "SPONSORED", 10, 70],
+            ["urn:li:organization:7", "EVENT", 20, 20],
+        ]
+    }
+    assert sorted(x[:2] for x in unresolved.pending()) == [(8, 1), (8, 1)]

@@ -46,6 +46,7 @@ from .settings import (
     EXPIRED_ACCESS_TOKEN,
     FORM_VERSION_FIELDS,
     LEAD_FORM_RESPONSES_PATH,
+    LEAD_FORMS_PATH,
     MIN_COUNT,
     NONEXISTENT_VERSION,
     RESTLI_PROTOCOL_VERSION,
@@ -168,7 +169,8 @@ class LinkedInClient:
             LinkedInAuthError: If the token expired and cannot be renewed.
         """
         decode = decode or json.loadb
-        url = f"{self.base_url}/{path}?{encode_query(params)}"
+        query = encode_query(params)
+        url = f"{self.base_url}/{path}?{query}" if query else f"{self.base_url}/{path}"
         bad_bodies = 0
         while True:
             response = self._exchange("GET", url)
@@ -193,6 +195,14 @@ class LinkedInClient:
                         url,
                     ) from None
                 logger.warning(f"LinkedIn's answer to GET {url} was not valid JSON; asking again")
+
+    def get_entity(self, path: str) -> Dict[str, Any]:
+        """GETs one entity, ``{base_url}/{path}`` (its key already encoded in ``path``).
+
+        Raises:
+            LinkedInAPIError: As ``get``.
+        """
+        return self.get(path, [])
 
     def send(self, method: str, path: str, body: Any = None) -> Response:
         """Sends ``method`` (``POST``, ``DELETE``) to ``{base_url}/{path}`` with ``body`` as JSON.
@@ -358,7 +368,13 @@ class LinkedInClient:
         return self.get_pages(LEAD_FORM_RESPONSES_PATH, params, decode, _lead_id)
 
     def form_version(self, finder: QueryParams, form_id: int, version: int) -> Optional[Dict[str, Any]]:
-        """The form version as submitted, projected into one lead of that version (or None).
+        """The form version as submitted, or None if LinkedIn gives no way to read it.
+
+        First projected into one lead of that version (``form:(...)``, the only way LinkedIn
+        documents to read a version that is no longer current); if the answer has no ``form``
+        (LinkedIn may leave a projection out), the form itself (``GET /rest/leadForms/{id}``,
+        documented), which serves when the version asked for is its current one: a lead
+        submitted on a version published after the forms were listed.
 
         ``finder``: the ``q=owner`` parameters (owner and lead type) of the leads being read.
         """
@@ -374,8 +390,16 @@ class LinkedInClient:
         )
         for element in body.get("elements") or []:
             form = element.get("form")
-            return form if isinstance(form, dict) else None
-        return None
+            if isinstance(form, dict) and form.get("content") is not None:
+                return form
+            break
+        try:
+            current = self.get_entity(f"{LEAD_FORMS_PATH}/{form_id}")
+        except LinkedInAPIError as exc:
+            if exc.status in (403, 404):  # a fallback: the form gone, or not readable this way
+                return None
+            raise
+        return current if current.get("versionId") == version else None
 
 
 def _pairs(params: QueryParams) -> List[Tuple[str, Any]]:

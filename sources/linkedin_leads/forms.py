@@ -6,16 +6,23 @@ current version (``FormCatalog.add_listed``); an older version is looked up once
 ``fetch`` callback (the client's ``form_version``, LinkedIn's ``form:(...)`` projection) and
 kept in the pipeline state, since a form version never changes. ``QuestionColumns`` names the
 wide-row column of each question once, for good; ``lead_form_row`` makes the ``lead_forms`` row.
+
+A version that cannot be read (LinkedIn may leave ``form`` out of its answer) does not stop its
+leads: they load with their answers' question ids and raw values, and ``UnresolvedVersions``
+keeps, in the state, which leads those were, so that a later run that can read the version
+loads them again with their labels (``relabel``).
 """
 
 import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, MutableMapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, MutableMapping, Optional, Tuple
+
+from dlt.common import logger
 
 from .columns import HIDDEN_FIELD_PREFIX, LEAD_COLUMNS, PREDEFINED_COLUMNS
-from .urns import urn_id
+from .urns import urn_id, versioned_form_urn
 from .values import form_locale, from_epoch_ms, localized
 
 MAX_COLUMN_LENGTH = 60
@@ -198,12 +205,63 @@ def resolve_form_version(
 
 FetchForm = Callable[[int, int], Optional[Mapping[str, Any]]]
 
+Span = List[Any]
+"""``[owner URN, lead type, first submittedAt, last submittedAt]`` (epoch ms)."""
+
+
+class UnresolvedVersions:
+    """Leads loaded while their form version could not be read, by version; thread-safe.
+
+    Args:
+        stored: ``{"form_id:version": [span, ...]}``, one span per (owner, lead type): the
+            source state, so that the leads are loaded again by the first run that reads the
+            version, however many runs later.
+    """
+
+    def __init__(self, stored: Optional[MutableMapping[str, List[Span]]] = None) -> None:
+        self.stored: MutableMapping[str, List[Span]] = {} if stored is None else stored
+        self._lock = threading.Lock()
+
+    def add(self, form_id: int, version: Optional[int], owner_urn: str, lead_type: Any, at: int) -> None:
+        """Records a lead of an unread version, submitted at ``at`` (epoch ms)."""
+        key = f"{form_id}:{version}"
+        with self._lock:
+            spans = self.stored.setdefault(key, [])
+            for span in spans:
+                if span[0] == owner_urn and span[1] == lead_type:
+                    span[2], span[3] = min(span[2], at), max(span[3], at)
+                    return
+            spans.append([owner_urn, lead_type, at, at])
+
+    def pending(self) -> List[Tuple[int, Optional[int], Span]]:
+        """``(form_id, version, span)`` of every span kept."""
+        with self._lock:
+            found = []
+            for key, spans in self.stored.items():
+                form_id, _, version = key.partition(":")
+                for span in spans:
+                    found.append((int(form_id), None if version == "None" else int(version), list(span)))
+            return found
+
+    def done(self, form_id: int, version: Optional[int], span: Span) -> None:
+        """Forgets a span whose leads were loaded again with their version."""
+        key = f"{form_id}:{version}"
+        with self._lock:
+            spans = self.stored.get(key, [])
+            kept = [s for s in spans if s[:2] != span[:2] or s[2] < span[2] or s[3] > span[3]]
+            if kept:
+                self.stored[key] = kept
+            else:
+                self.stored.pop(key, None)
+
 
 class FormCatalog:
     """Form versions by ``(form_id, version)``, filled from listings and lead projections."""
 
     def __init__(self, columns: QuestionColumns) -> None:
         self.columns = columns
+        self.unresolved = UnresolvedVersions()
+        """Leads loaded without their version's labels (``lead_tables`` records them)."""
         self.stored: MutableMapping[str, Any] = {}
         """``"form_id:version"`` -> ``FormVersion.to_state()`` of versions looked up; kept in the
         pipeline state, since a form version never changes."""
@@ -217,6 +275,11 @@ class FormCatalog:
         resolved = resolve_form_version(form, version, self.columns)
         with self._lock:
             self._versions[(resolved.form_id, version)] = resolved
+            key = f"{resolved.form_id}:{version}"
+            if version is not None and key not in self.stored:
+                # kept: once the form moves on, its leads of this version (late ones, or those
+                # of the lookback) resolve without the `form` projection LinkedIn may not honour
+                self.stored[key] = resolved.to_state()
         return resolved
 
     def knows(self, form_id: Optional[int], version: Optional[int]) -> bool:
@@ -249,6 +312,16 @@ class FormCatalog:
                     if projected and projected.get("content") is not None:
                         found = resolve_form_version({**projected, "id": form_id}, version, self.columns)
                         self.stored[f"{form_id}:{version}"] = found.to_state()
+                    else:
+                        logger.warning(
+                            f"LinkedIn did not give the questions of form version "
+                            f"{versioned_form_urn(form_id, version)} (no `form` in its answer, and "
+                            "it is not the form's current version): its leads load with each "
+                            "answer's question id and raw value (option ids for multiple choice), "
+                            "in `question_<questionId>` columns and in "
+                            "lead_form_responses__answers. A later run that can read the version "
+                            "loads them again with their labels."
+                        )
                 self._versions[key] = found
         return self._versions[key]
 

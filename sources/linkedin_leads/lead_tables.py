@@ -36,9 +36,10 @@ from dlt.common.typing import TDataItem
 from .columns import ANSWER_COLUMNS, CONSENT_COLUMNS, LEAD_COLUMNS, arrow_table, timestamps
 from .deletions import child_table_hints
 from .forms import FetchForm, FormCatalog, FormVersion, Question
+from .names import EntityNames
 from .records import Answer, ConsentResponse, Lead
 from .settings import ANSWERS_TABLE, CONSENTS_TABLE
-from .urns import parse_versioned_form_urn, urn_id
+from .urns import parse_versioned_form_urn, urn, urn_id
 from .values import entity_name, text_value
 
 MULTI_VALUE_SEPARATOR = "; "
@@ -103,6 +104,7 @@ class LeadTableBuilder:
         owner_id: The owner's id.
         fetch: Looks up a form version the catalog does not know (the client's ``form_version``).
         urn_ids: URN -> id cache, shared by the run's builders.
+        names: Names looked up for leads without their ``*Info`` decorations (``names``).
     """
 
     def __init__(
@@ -112,10 +114,13 @@ class LeadTableBuilder:
         owner_id: int,
         fetch: Optional[FetchForm] = None,
         urn_ids: Optional[UrnIds] = None,
+        names: Optional[EntityNames] = None,
     ) -> None:
         self.catalog, self.fetch = catalog, fetch
+        self.names = names or EntityNames()
         # owner_type and owner_id are the same for every lead of the builder: set per table
         self.owner_type, self.owner_id = owner_type, owner_id
+        self.owner_urn = urn(owner_type, owner_id)
         self.fixed: Dict[str, List[Any]] = {
             name: [] for name in LEAD_COLUMNS if name not in ("owner_type", "owner_id")
         }
@@ -179,7 +184,9 @@ class LeadTableBuilder:
         info = owner_info.get("sponsoredAccountInfo") or owner_info.get("organizationInfo")
         if info is None and owner_info:  # another union member: take the first with a name
             info = next((v for v in owner_info.values() if type(v) is dict), None)
-        fixed["owner_name"].append(entity_name(info, locale))
+        fixed["owner_name"].append(
+            entity_name(info, locale) if owner_info else self.names.name(self.owner_urn)
+        )
         fixed["form_id"].append(known.form_id)
         fixed["form_version"].append(known.version)
         fixed["form_name"].append(form.name if form else None)
@@ -188,7 +195,9 @@ class LeadTableBuilder:
         fixed["submitter"].append(submitter if type(submitter) is str else text_value(submitter))
         campaign = (metadata.campaign if metadata else None) or (campaign_info.id if campaign_info else None)
         fixed["campaign_id"].append(ids[campaign] if campaign in ids else urn_id(campaign, ids))
-        campaign_name = campaign_info.name if campaign_info else None
+        campaign_name = (
+            campaign_info.name if campaign_info else None if metadata_info else self.names.name(campaign)
+        )
         fixed["campaign_name"].append(
             campaign_name
             if campaign_name is None or type(campaign_name) is str
@@ -208,9 +217,13 @@ class LeadTableBuilder:
                 None if creative_name is not None else json.dumps(entity_info)
             )
         else:
-            fixed["creative_name"].append(None)
+            fixed["creative_name"].append(self.names.name(creative))
             fixed["associated_entity_info"].append(None)
         if form is None:
+            if known.form_id is not None:  # loaded with raw answers: read again once it can be
+                self.catalog.unresolved.add(
+                    known.form_id, known.version, self.owner_urn, lead.lead_type, lead.submitted_at
+                )
             return {}
         if (form.form_id, form.version) not in self._forms_seen:
             # the form's columns in the form's order, whatever order the answers come in

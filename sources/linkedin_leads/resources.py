@@ -36,6 +36,7 @@ from .forms import FormCatalog, lead_form_row
 from .lead_tables import LeadTableBuilder, look_up_forms, page_tables, resolve_forms
 from .progress import PairProgress, Slice, plan
 from .records import decode_lead_page, form_version_urns
+from .relabel import pending_since, read_again
 from .restli import Raw
 from .runs import THROTTLED, Run, SliceEnd, iso
 from .settings import LEAD_FIELDS, LEAD_FORM_RESPONSES_PATH, LEAD_FORMS_PATH, RETENTION_DAYS
@@ -62,6 +63,7 @@ def list_lead_forms(
     state = dlt.current.source_state()
     catalog.columns.names = state.setdefault("question_columns", {})
     catalog.stored = state.setdefault("form_versions", {})
+    catalog.unresolved.stored = state.setdefault("unresolved_form_versions", {})
     discovered = not owners
     if discovered:  # none configured: every owner the token can read
         accounts = discover_accounts(client)
@@ -181,11 +183,13 @@ def read_leads(
         # window's start would need an `id` column in the answers table too (a user's own
         # incremental, given with apply_hints, gets the same)
         incremental.primary_key = ()  # type: ignore[assignment]  # dlt's setter is typed `str`
-    if incremental is not None and slices:
+    again = pending_since(catalog, by_urn)  # leads to load again with their version's labels
+    if incremental is not None and (slices or again is not None):
         # dlt's incremental drops rows before its start value (the newest lead loaded minus the
-        # lag); a pair read from further back (added later, or stopped by a quota) must pass.
-        # Set before the first row is yielded: dlt builds its filter from it then.
-        incremental.start_value = from_epoch_ms(min(s.start for s in slices) - 1)  # as asked, below
+        # lag); a pair read from further back (added later, or stopped by a quota), or a lead
+        # loaded again, must pass. Set before the first row is yielded: dlt builds its filter then.
+        starts = [s.start for s in slices] + ([again] if again is not None else [])
+        incremental.start_value = from_epoch_ms(min(starts) - 1)  # as asked, below
     run = Run(by_urn, progress, skip_inaccessible_owners or listed.discovered, workers)
     context = Container()[PipelineContext]
     if context.is_active():  # run by a pipeline, not iterated by hand
@@ -193,9 +197,10 @@ def read_leads(
     run.skipped.update(listed.skipped)
     if context.is_active():
         run.deleted = frozenset(deleted_lead_ids(context.pipeline()))
-    reader = partial(
-        read_slice, client=client, catalog=catalog, limited=TEST_LEAD_FILTER[test_leads], run=run
-    )
+    limited = TEST_LEAD_FILTER[test_leads]
+    if again is not None:
+        yield from read_again(client, catalog, by_urn, limited, run.deleted, run.names, run.urn_ids)
+    reader = partial(read_slice, client=client, catalog=catalog, limited=limited, run=run)
     with system_memory_pool(), run.builders, StreamPool[Any](workers) as pool:
 
         def submit(piece: Slice) -> None:
@@ -225,6 +230,8 @@ def read_leads(
             "slices": {"planned": len(slices), "read": run.slices_read, "split": run.slices_split},
             "stopped": run.stopped,
             "left": left,
+            "name_lookups": run.names.lookups,
+            "unresolved_form_versions": sorted(catalog.unresolved.stored),
         }
     )
 
@@ -281,9 +288,11 @@ def read_slice(
                     yield SliceEnd(piece, 0, None, split=split)
                     return
                 first = False
-                # versions the body's search missed: here, not in the builders, the slot given back
+                # versions the body's search missed, and names the leads came without: here, not
+                # in the builders, the slot given back
                 resolve_forms(catalog, page, fetch, slot.released)
-                builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch, run.urn_ids)
+                run.names.look_up(client.get_entity, owner.urn, page, slot.released)
+                builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch, run.urn_ids, run.names)
                 built = run.builders.submit(page_tables, builder, page, limited, run.deleted).result()
                 del page, builder  # while dlt catches up, the tables are held, not the page
                 if built is not None:

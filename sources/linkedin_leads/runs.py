@@ -15,6 +15,7 @@ from .concurrency import PageSlots, StreamPool
 from .config import Owner
 from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInPagingLimitError, LinkedInQuotaError
 from .lead_tables import UrnIds
+from .names import EntityNames
 from .progress import MIN_SPLIT_SPAN_MS, PairProgress, Slice, merge, should_split, split
 from .values import from_epoch_ms
 
@@ -75,6 +76,8 @@ class Run:
         """Ids of leads deleted on LinkedIn, left out (``deletions``)."""
         self.urn_ids: UrnIds = {None: None}
         """URN -> id, shared by the run's table builders."""
+        self.names = EntityNames()
+        """Owner, campaign and creative names looked up for leads without decorations."""
         self.builders = ThreadPoolExecutor(
             max_workers=TABLE_BUILDERS, thread_name_prefix="linkedin_leads_tables"
         )

@@ -10,6 +10,7 @@ Faults (statuses, delays, resets, truncated bodies) are injected on demand.
 
 import json
 import random
+import re
 import secrets
 import socket
 import threading
@@ -18,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
-from .data import DAY_MS, ORGANIC_TYPES, SPONSORED, Dataset, Lead
+from .data import DAY_MS, ORGANIC_TYPES, SPONSORED, Dataset, Lead, owner_urn
 from .notifications import Notifications, lead_id_of
 from .restli_parser import RestliSyntaxError, parse_projection, parse_value, split_query
 
@@ -150,6 +151,13 @@ class LinkedInEmulator:
             is not documented for certain, so it can be refused (400).
         allow_http_webhooks: Whether subscriptions may name an ``http`` webhook (LinkedIn takes
             ``https`` only; tests on 127.0.0.1 have no certificate).
+        decorations: Whether the ``*Info`` decorations (owner, campaign and creative names) are
+            sent when projected. LinkedIn's one published real lead had none, though asked for.
+        extra_fields: Whether a lead's own fields come back whatever the ``fields`` projection
+            names (``submitter``, ``leadMetadata``, ``associatedEntity`` unasked), as in that lead.
+
+    ``scopes`` are the token's scopes: without ``r_ads``, ad accounts, campaigns and creatives
+    are refused (403); without ``r_organization_admin``, organizations.
     """
 
     def __init__(
@@ -175,6 +183,8 @@ class LinkedInEmulator:
         unknown_answer_kind: bool = False,
         batch_get: bool = True,
         allow_http_webhooks: bool = False,
+        decorations: bool = True,
+        extra_fields: bool = False,
     ) -> None:
         self.data = data or Dataset()
         self.now_ms: Callable[[], int] = now or (lambda: int(time.time() * 1000))
@@ -193,6 +203,9 @@ class LinkedInEmulator:
         self.name_shape = name_shape
         self.error_codes = error_codes
         self.entity_names = entity_names
+        self.decorations = decorations
+        self.extra_fields = extra_fields
+        self.scopes: Set[str] = {"r_ads", "r_marketing_leadgen_automation", "r_organization_admin"}
         self.leads_refused: Set[str] = set()
         """Owner URNs whose forms list but whose leads are refused (403): an ad account the
         member sees without a role on its company page."""
@@ -429,6 +442,11 @@ class LinkedInEmulator:
         return self._project(lead, projection)
 
     def _get(self, path: str, raw: Dict[str, str], member: str, version: str) -> bytes:
+        entity = ENTITY_PATH.match(path)
+        if entity is not None:
+            if raw:
+                raise _illegal(f"Unknown query parameters {sorted(raw)}")
+            return json.dumps(self._entity(entity, member, version), ensure_ascii=False).encode()
         try:
             if path == "/rest/leadForms":
                 return self._lead_forms(raw, member, version)
@@ -441,6 +459,66 @@ class LinkedInEmulator:
         except RestliSyntaxError as exc:
             raise _illegal(f"Invalid query parameters passed to request: {exc}") from None
         raise ApiError(404, _error(404, "NOT_FOUND", "Could not find entity"))
+
+    def _entity(self, match: "re.Match[str]", member: str, version: str) -> Dict[str, Any]:
+        """GET of one form, ad account, campaign, creative or organization by its key."""
+        kind, key, sub, sub_key = match.group(1), int(match.group(2)), match.group(3), match.group(4)
+        if kind == "leadForms":
+            form = self.data.forms.get(key)
+            if form is None:
+                raise ApiError(404, _error(404, "NOT_FOUND", f"Lead form {key} not found"))
+            self._check_role(member, owner_urn(form.owner_kind, form.owner_id), "leadForms.GET", version)
+            return form.entity()
+        scope, resource = "r_ads", sub or kind
+        if kind == "organizations":
+            scope = "r_organization_admin"
+        if scope not in self.scopes:
+            raise ApiError(
+                403,
+                _error(
+                    403, "ACCESS_DENIED", f"Not enough permissions to access: {resource}.GET.{version}01", 100
+                ),
+            )
+        if kind == "organizations":
+            if key not in self.data.organizations:
+                raise ApiError(404, _error(404, "NOT_FOUND", f"Organization {key} not found"))
+            self._check_role(member, owner_urn("organization", key), "organizations.GET", version)
+            text = f"Organization {key}"
+            return {"id": key, "localizedName": text, "name": named(text, "multilocale_only")["name"]}
+        if key not in self.data.accounts + self.extra_accounts:
+            raise ApiError(404, _error(404, "NOT_FOUND", f"Ad account {key} not found"))
+        self._check_role(member, owner_urn("sponsoredAccount", key), f"{resource}.GET", version)
+        if sub is None:
+            return {"id": key, "name": account_name(key), "status": "ACTIVE", "test": False}
+        if sub == "adCampaigns":
+            campaign = int(sub_key)
+            if not campaign_of_account(campaign, key):
+                raise ApiError(404, _error(404, "NOT_FOUND", f"Campaign {campaign} not found"))
+            return {
+                "id": campaign,
+                "name": campaign_name(campaign),
+                "account": owner_urn("sponsoredAccount", key),
+            }
+        # creatives are keyed by their URN, percent-encoded in the path (Rest.li 2.0)
+        creative = unquote(sub_key)
+        prefix = "urn:li:sponsoredCreative:"
+        if sub_key == creative or not creative.startswith(prefix) or not creative[len(prefix) :].isdigit():
+            raise _illegal(f"Invalid creative key {sub_key!r}: an encoded urn:li:sponsoredCreative URN")
+        campaign = int(creative[len(prefix) :]) // 10
+        if not campaign_of_account(campaign, key):
+            raise ApiError(404, _error(404, "NOT_FOUND", f"Creative {creative} not found"))
+        return {
+            "id": creative,
+            "name": creative_name(creative),
+            "campaign": f"urn:li:sponsoredCampaign:{campaign}",
+        }
+
+    def _check_role(self, member: str, urn: str, method: str, version: str) -> None:
+        if urn in self.denied.get(member, set()):
+            raise ApiError(
+                403,
+                _error(403, "ACCESS_DENIED", f"Not enough permissions to access: {method}.{version}01", 100),
+            )
 
     def _paging(self, raw: Dict[str, str]) -> Tuple[int, int]:
         try:
@@ -657,7 +735,7 @@ class LinkedInEmulator:
         """
         if projection is None:
             return lead.json_bytes
-        if lead.keys <= projection.keys():
+        if lead.keys <= projection.keys() or self.extra_fields:
             body = lead.json_bytes[:-1]
         else:
             kept = {k: v for k, v in lead.entity.items() if k in projection}
@@ -665,13 +743,14 @@ class LinkedInEmulator:
         parts = [body]
         if "form" in projection and self.project_form:
             parts.append(b',"form":' + self._form_bytes(lead.form_id, lead.form_version, projection["form"]))
-        if lead.decorations is None:
-            lead.decorations = {
-                name: b',"' + name.encode() + b'":' + json.dumps(value, ensure_ascii=False).encode()
-                for name, value in decorations(lead, self.name_shape, self.entity_names).items()
-                if value is not None
-            }
-        parts.extend(part for name, part in lead.decorations.items() if name in projection)
+        if self.decorations:
+            if lead.decorations is None:
+                lead.decorations = {
+                    name: b',"' + name.encode() + b'":' + json.dumps(value, ensure_ascii=False).encode()
+                    for name, value in decorations(lead, self.name_shape, self.entity_names).items()
+                    if value is not None
+                }
+            parts.extend(part for name, part in lead.decorations.items() if name in projection)
         parts.append(b"}")
         return b"".join(parts)
 
@@ -737,7 +816,7 @@ def decorations(lead: Lead, name_shape: str = "string", entity_names: bool = Tru
                 "sponsoredLeadMetadataInfo": {
                     "campaign": {
                         "id": campaign,
-                        **named(f"Campaign {campaign.rsplit(':', 1)[1]} – “Q3”, (EU)", name_shape),
+                        **named(campaign_name(int(campaign.rsplit(":", 1)[1])), name_shape),
                         "type": "SPONSORED_UPDATES",
                     }
                 }
@@ -752,6 +831,28 @@ def decorations(lead: Lead, name_shape: str = "string", entity_names: bool = Tru
 def creative_name(urn: str) -> str:
     """The name the emulator gives a creative."""
     return f"Creative {urn.rsplit(':', 1)[1]} (carousel, “EU”)"
+
+
+def campaign_name(campaign: int) -> str:
+    """The name the emulator gives a campaign (in its decoration and its own entity)."""
+    return f"Campaign {campaign} – “Q3”, (EU)"
+
+
+def account_name(account: int) -> str:
+    """The name of an ad account, as ``adAccounts`` serves it (its decoration says ``Owner N``)."""
+    return f"Account {account}"
+
+
+def campaign_of_account(campaign: int, account: int) -> bool:
+    """Whether the emulator's data made ``campaign`` under ``account`` (``data.lead_entity``)."""
+    return (campaign - 300_000_000) // 10 == account % 1000
+
+
+ENTITY_PATH = re.compile(
+    r"^/rest/(leadForms|adAccounts|organizations)/(\d+)(?:/(adCampaigns|creatives)/([^/]+))?$"
+)
+"""Entities read by key: ``leadForms/{id}``, ``adAccounts/{id}``, ``organizations/{id}``,
+``adAccounts/{id}/adCampaigns/{id}``, ``adAccounts/{id}/creatives/{encoded URN}``."""
 
 
 UNKNOWN_ANSWER_KIND = "dateQuestionAnswer"

@@ -30,6 +30,7 @@ from ..config import check_api_version, check_base_url, check_credentials, check
 from ..deletions import child_keys, deleted_lead_ids, tombstones
 from ..forms import FormCatalog, QuestionColumns
 from ..lead_tables import LeadTableBuilder, UrnIds, page_tables
+from ..names import EntityNames
 from ..resources import TEST_LEAD_FILTER
 from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE, HARD_DELETE_HINT
 from ..urns import parse_urn
@@ -117,6 +118,7 @@ def notified_rows(
     state = dlt.current.source_state()
     catalog = FormCatalog(QuestionColumns(state.setdefault("question_columns", {})))
     catalog.stored = state.setdefault("form_versions", {})
+    catalog.unresolved.stored = state.setdefault("unresolved_form_versions", {})
     gone = [n for n in notified if n.action == DELETED]
     context = Container()[PipelineContext]
     pipeline = context.pipeline() if context.is_active() else None
@@ -133,12 +135,16 @@ def notified_rows(
             kind, urn = next(iter(n.owner.items()))
             groups.setdefault((kind, urn, n.lead_type), []).append(leads[n.lead_id])
     ids: UrnIds = {None: None}
+    names = EntityNames()
     for (kind, urn, lead_type), group in groups.items():
         parsed = parse_urn(urn)
         if parsed is None:
             continue
         finder = [("q", "owner"), ("owner", {kind: urn}), ("leadType", {"leadType": lead_type})]
-        builder = LeadTableBuilder(catalog, parsed[0], parsed[1], partial(client.form_version, finder), ids)
+        names.look_up(client.get_entity, urn, group)
+        builder = LeadTableBuilder(
+            catalog, parsed[0], parsed[1], partial(client.form_version, finder), ids, names
+        )
         built = page_tables(builder, group, limited)
         if built is not None:
             yield from built[0]
