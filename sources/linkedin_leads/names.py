@@ -174,6 +174,7 @@ class EntityNames:
                 f"{kind} names that fail this way stay NULL in this run"
             )
 
+
 def _name_of(entity: Dict[str, Any], urn: str) -> Optional[str]:
     """An entity's name: ``localizedName`` (organizations), else ``name`` (text or localized)."""
     kind = (parse_urn(urn) or ("", 0))[0]
