@@ -8,8 +8,11 @@ from there), and set the destination's credentials the same way.
 Large installations spread the owners over tasks with the Airflow variable
 `linkedin_leads_owner_groups`, a JSON list such as
 `[{"account_ids": [1, 2]}, {"account_ids": [3]}, {"organization_ids": [4]}]`: each group is its
-own pipeline (`linkedin_leads_group_<n>`) with its own cursor, so one group's newest lead never
-moves another group's window. Without it, one pipeline reads every configured owner.
+own pipeline (`linkedin_leads_group_<n>`) with its own state, so one group's newest lead never
+moves another group's window, and its own staging dataset (`linkedin_staging_<pipeline>`), so
+groups loading at the same moment never fill or empty each other's staging tables. The groups
+run in parallel; what they share (question column names, deleted leads) is read from the
+destination (`linkedin_leads.shared`). Without it, one pipeline reads every configured owner.
 
 Each run restores the pipeline state (the progress per owner and lead type, the question column
 names, the form versions) from the destination, so the workers keep no local state
@@ -40,6 +43,7 @@ except ImportError:  # Airflow 2
     from airflow.operators.python import PythonOperator  # type: ignore[no-redef]
 
 from linkedin_leads import left_line, linkedin_leads, work_left
+from linkedin_leads.shared import writer_destination
 
 DESTINATION = os.environ.get("LINKEDIN_LEADS_DESTINATION", "duckdb")
 """The dlt destination to load into; its credentials come from `dlt_secrets_toml` as usual."""
@@ -95,10 +99,20 @@ def linkedin_leads_dag() -> None:
     for number, group in enumerate(groups):
         name = "linkedin_leads" if len(groups) == 1 else f"linkedin_leads_group_{number}"
         tasks = PipelineTasksGroup(name, use_data_folder=False, wipe_local_data=True)
-        pipeline = dlt.pipeline(pipeline_name=name, dataset_name="linkedin", destination=DESTINATION)
+        destination = DESTINATION if len(groups) == 1 else writer_destination(DESTINATION, name)
+        pipeline = dlt.pipeline(pipeline_name=name, dataset_name="linkedin", destination=destination)
         # the group's owners win over the configured ones; everything else comes from the config
         source = linkedin_leads(**group)
-        run = tasks.add_run(pipeline, source, decompose="none", trigger_rule="all_done", retries=0)
+        # groups loading at the same moment may race to create a table or column: the loser's load
+        # fails, and a retry is safe (dlt reads the destination again, applies what is missing)
+        run = tasks.add_run(
+            pipeline,
+            source,
+            decompose="none",
+            trigger_rule="all_done",
+            retries=0 if len(groups) == 1 else 1,
+            retry_delay=timedelta(seconds=30),
+        )
         check = PythonOperator(
             task_id=f"{name}_check", python_callable=fail_if_work_left, op_args=[name], retries=0
         )

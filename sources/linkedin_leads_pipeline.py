@@ -67,6 +67,7 @@ from linkedin_leads import (  # noqa: E402
     left_line,
     linkedin_leads,
 )
+from linkedin_leads.shared import destination_lock, lock_timeout, run_writer  # noqa: E402
 
 MISSING_CONFIG_HELP = """\
 linkedin_leads is not configured: {missing}.
@@ -95,10 +96,15 @@ PARTIAL = 3
 
 
 def load(pipeline: dlt.Pipeline, source: Any) -> Dict[str, Any]:
-    """Runs the pipeline, prints a short summary of what was loaded; returns the source's metrics."""
-    load_info = pipeline.run(source)
-    metrics = lead_metrics(pipeline)
-    print(summary(pipeline, load_info, metrics))
+    """Runs the pipeline, prints a short summary of what was loaded; returns the source's metrics.
+
+    On DuckDB the file is held for the whole run (``shared.destination_lock``): a lead-notification
+    receiver loading into the same file waits for it, and this run waits for the receiver's batch.
+    """
+    with destination_lock(pipeline, f"the pull ({pipeline.pipeline_name})", lock_timeout()):
+        load_info = run_writer(pipeline, source)
+        metrics = lead_metrics(pipeline)
+        print(summary(pipeline, load_info, metrics))
     return metrics
 
 
@@ -186,6 +192,9 @@ def run(pipeline_name: str = "linkedin_leads") -> int:
     )
     try:
         metrics = load(pipeline, source)
+    except LinkedInLeadsError as exc:  # the destination held by another writer, or a bad setting
+        print(str(exc), file=sys.stderr)
+        return 2 if isinstance(exc, LinkedInConfigError) else 1
     except PipelineStepFailed as exc:
         cause = linkedin_cause(exc)
         if cause is None:

@@ -11,6 +11,7 @@ import time
 import dlt
 
 from linkedin_leads import LinkedInAccessTokenCredentials, linkedin_leads
+from linkedin_leads.shared import destination_lock
 
 
 def hold_after_first_copy_job() -> None:
@@ -46,18 +47,20 @@ def main() -> None:
         destination=dlt.destinations.duckdb(database),
         dataset_name="linkedin",
     )
-    if mode == "run":
-        pipeline.run(source)
-        print("DONE", flush=True)
-        return
-    if mode == "steps-hold-load":
-        hold_after_first_copy_job()
-    pipeline.extract(source)
-    print("EXTRACTED", flush=True)
-    pipeline.normalize()
-    print("NORMALIZED", flush=True)
-    pipeline.load()
-    print("LOADED", flush=True)
+    # the file held as the pipeline script holds it, for a receiver loading beside (test_writers)
+    with destination_lock(pipeline, "the crash child"):
+        if mode == "run":
+            pipeline.run(source)
+            print("DONE", flush=True)
+            return
+        if mode == "steps-hold-load":
+            hold_after_first_copy_job()
+        pipeline.extract(source)
+        print("EXTRACTED", flush=True)
+        pipeline.normalize()
+        print("NORMALIZED", flush=True)
+        pipeline.load()
+        print("LOADED", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from typing import Set
 
 from linkedin_leads import linkedin_leads
 from linkedin_leads.auth import LinkedInAccessTokenCredentials, LinkedInOAuthCredentials
+from linkedin_leads.settings import RUNNER_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,8 +24,10 @@ def readme_keys() -> Set[str]:
 
 
 def source_keys() -> Set[str]:
-    """Every argument of the source, the credentials by each of their fields."""
+    """Every argument of the source, the credentials by each of their fields, and the keys of the
+    same section that the runners read (the script and the receiver)."""
     keys = {name for name in inspect.signature(linkedin_leads).parameters if name != "credentials"}
+    keys.update(RUNNER_SETTINGS)
     for spec in (LinkedInOAuthCredentials, LinkedInAccessTokenCredentials):
         keys.update(f"credentials.{name}" for name in spec.get_resolvable_fields())
     return keys

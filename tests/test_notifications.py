@@ -19,12 +19,14 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import dlt
 import pytest
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from linkedin_leads.emulator import Dataset, Lead, LinkedInEmulator, generate
 from linkedin_leads.notifications.__main__ import main as notifications_cli
 from linkedin_leads.notifications.journal import Journal
 from linkedin_leads.notifications.service import Service
 from linkedin_leads.notifications.source import lead_notifications
+from linkedin_leads.settings import RECEIVER_SUFFIX
 
 from .conftest import NOW_MS, access_token, every_lead_once, lead_ids, make_source, sql
 
@@ -49,10 +51,11 @@ def notify_emulator(dataset: Dataset) -> Iterator[LinkedInEmulator]:
 
 
 def start_service(emulator: LinkedInEmulator, tmp_path: Path, **kwargs: Any) -> Service:
+    """The receiver in this process, as ``serve`` runs it: its own pipeline, beside the pull's."""
     service = Service(
         SECRET,
         str(tmp_path / "journal.sqlite"),
-        lambda: pipeline_at(tmp_path, "receiver"),
+        lambda: pipeline_at(tmp_path, "receiver", "linkedin_leads" + RECEIVER_SUFFIX),
         lambda entries: lead_notifications(
             entries=entries, credentials=access_token(), base_url=emulator.base_url
         ),
@@ -327,7 +330,10 @@ def test_killed_after_acknowledging_loses_nothing(notify_emulator: LinkedInEmula
     journal = Journal(str(tmp_path / "journal.sqlite"))
     assert journal.count_pending() == 60
     journal.close()
-    assert not (tmp_path / "leads.duckdb").exists()  # nothing was loaded before the kill
+    # nothing was loaded before the kill (the receiver only read its state at start)
+    if (tmp_path / "leads.duckdb").exists():
+        with pytest.raises(DatabaseUndefinedRelation):
+            lead_ids(pipeline_at(tmp_path, "pull"))
 
     process = receiver_process(emulator, tmp_path, port, batch_seconds=0.2)
     try:

@@ -1,13 +1,16 @@
 """The end-to-end load against a second real destination: PostgreSQL on 127.0.0.1."""
 
 import random
+import tempfile
+import threading
 import time
-from typing import Callable, Dict, Iterator
+from typing import Callable, Dict, Iterator, List
 
 import dlt
 import pytest
 
 from linkedin_leads.emulator import LinkedInEmulator
+from linkedin_leads.shared import run_writer, writer_destination
 
 from .conftest import make_source, sql
 from .postgres_server import run_postgres, server_binaries
@@ -68,3 +71,62 @@ def test_full_and_incremental_load_into_postgres(
     assert sql(pipeline, "SELECT count(*) FROM lead_form_responses WHERE form_id = %s", big)[0][0] == sum(
         1 for lead in emulator.visible_leads() if lead.form_id == big
     )
+
+
+def test_owner_groups_in_parallel_into_one_dataset(emulator: LinkedInEmulator, postgres_url: str) -> None:
+    """The DAG's owner groups: three pipelines at once into one dataset, each with its own state
+    and staging dataset (``shared.writer_destination``); every lead once, each group incremental."""
+    dataset = f"groups{random.randint(0, 10**6)}"
+    groups = [
+        {"account_ids": [emulator.data.accounts[0]], "organization_ids": None},
+        {"account_ids": [emulator.data.accounts[1]], "organization_ids": None},
+        {"account_ids": None, "organization_ids": emulator.data.organizations},
+    ]
+
+    def group_pipeline(number: int) -> dlt.Pipeline:
+        name = f"linkedin_leads_group_{number}"
+        return dlt.pipeline(
+            pipeline_name=name,
+            pipelines_dir=tempfile.mkdtemp(prefix="group_"),  # a fresh worker, as the DAG runs it
+            destination=writer_destination(dlt.destinations.postgres(postgres_url), name),
+            dataset_name=dataset,
+        )
+
+    def run_all() -> None:
+        errors: List[BaseException] = []
+
+        def run_group(number: int) -> None:
+            try:
+                run_writer(group_pipeline(number), make_source(emulator, **groups[number]))
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run_group, args=(n,)) for n in range(len(groups))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, [str(e) for e in errors]
+
+    run_all()
+    pipeline = group_pipeline(0)
+    expected = sorted(lead.id for lead in emulator.visible_leads())
+    assert [r[0] for r in sql(pipeline, "SELECT id FROM lead_form_responses ORDER BY id")] == expected
+    schemas = {r[0] for r in sql(pipeline, "SELECT schema_name FROM information_schema.schemata")}
+    assert {f"{dataset}_staging_linkedin_leads_group_{n}" for n in range(3)} <= schemas
+    # a second round: each group asks LinkedIn only from its own newest lead minus the lookback
+    emulator.reset_log()
+    run_all()
+    assert [r[0] for r in sql(pipeline, "SELECT id FROM lead_form_responses ORDER BY id")] == expected
+    newest: Dict[str, int] = {}
+    for lead in emulator.visible_leads():
+        key = f"{lead.owner_kind}:{lead.owner_id}:{lead.lead_type}"
+        newest[key] = max(newest.get(key, 0), lead.submitted_at)
+    queries = [r for r in emulator.calls("leadFormResponses") if "submittedAtTimeRange" in r.params]
+    assert queries
+    for record in queries:
+        owner = next(iter(record.params["owner"].items()))
+        kind, number = owner[0], owner[1].rsplit(":", 1)[1]
+        lead_type = record.params["leadType"]["leadType"]
+        start = int(record.params["submittedAtTimeRange"]["start"])
+        assert start >= newest[f"{kind}:{number}:{lead_type}"] - 24 * 3600 * 1000 - 2, record.query

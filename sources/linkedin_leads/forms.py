@@ -52,6 +52,10 @@ class QuestionColumns:
     so relabelling it in a later form version does not move its answers; the same
     text in two forms shares one column.
 
+    Names are shared by every writer of the dataset (``shared``): ``bind`` takes those already
+    in the destination, which win over the writer's own; the names given since are ``new``,
+    for the writer to record where the others read them.
+
     Args:
         names: ``{str(questionId): column}``; a mutable mapping kept in the pipeline
             state so names survive across runs.
@@ -59,7 +63,34 @@ class QuestionColumns:
 
     def __init__(self, names: MutableMapping[str, str]) -> None:
         self.names = names
+        self.new: Dict[str, str] = {}
+        """Names given (or kept in the state) that the destination's table does not have yet."""
         self._lock = threading.Lock()
+
+    def bind(self, own: MutableMapping[str, str], shared: Mapping[str, str]) -> None:
+        """Uses ``own`` (the writer's state) updated with ``shared`` (the destination's names).
+
+        A name of ``own`` the destination lacks is recorded as ``new``; one another writer
+        gave differently first gives way to it, with a warning (rows loaded under it keep it).
+        """
+        with self._lock:
+            for key, column in own.items():
+                if key not in shared:
+                    self.new[key] = column
+                elif shared[key] != column:
+                    logger.warning(
+                        f"Question {key} was named `{shared[key]}` by another writer of this dataset "
+                        f"before this one named it `{column}`: its answers go to `{shared[key]}` from "
+                        f"now on (rows loaded earlier keep `{column}`)."
+                    )
+            own.update(shared)
+            self.names = own
+
+    def take_new(self) -> Dict[str, str]:
+        """The ``new`` names, handed over once."""
+        with self._lock:
+            new, self.new = self.new, {}
+        return new
 
     def name(self, question: Mapping[str, Any], locale: str, taken: Dict[str, int]) -> str:
         """The column of ``question``; ``taken`` maps names used in the form version to ids."""
@@ -82,7 +113,7 @@ class QuestionColumns:
                     )
                     if reserved or taken.get(known, question_id) != question_id:
                         known = f"{known}_{question_id}"
-                self.names[key] = known
+                self.names[key] = self.new[key] = known
             return known
 
 

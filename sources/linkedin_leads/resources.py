@@ -19,8 +19,6 @@ from typing import Any, Dict, Iterator, List, MutableMapping, Optional, Tuple, U
 
 import dlt
 from dlt.common import logger
-from dlt.common.configuration.container import Container
-from dlt.common.pipeline import PipelineContext
 from dlt.common.time import ensure_pendulum_datetime
 from dlt.common.typing import TDataItem
 from dlt.extract.incremental import Incremental, IncrementalResourceWrapper
@@ -40,6 +38,7 @@ from .relabel import pending_since, read_again
 from .restli import Raw
 from .runs import THROTTLED, Run, SliceEnd, iso
 from .settings import LEAD_FIELDS, LEAD_FORM_RESPONSES_PATH, LEAD_FORMS_PATH, RETENTION_DAYS
+from .shared import active_pipeline, question_column_rows, shared_question_columns, writer_name
 from .values import from_epoch_ms, to_epoch_ms
 
 TEST_LEAD_FILTER: Dict[TestLeads, Optional[bool]] = {"include": None, "exclude": False, "only": True}
@@ -61,7 +60,8 @@ def list_lead_forms(
     if they were discovered (LinkedIn lists ad accounts whose leads the member may not read).
     """
     state = dlt.current.source_state()
-    catalog.columns.names = state.setdefault("question_columns", {})
+    # question names: this writer's, updated with those every writer reads (`shared`)
+    catalog.columns.bind(state.setdefault("question_columns", {}), shared_question_columns(active_pipeline()))
     catalog.stored = state.setdefault("form_versions", {})
     catalog.unresolved.stored = state.setdefault("unresolved_form_versions", {})
     discovered = not owners
@@ -191,12 +191,11 @@ def read_leads(
         starts = [s.start for s in slices] + ([again] if again is not None else [])
         incremental.start_value = from_epoch_ms(min(starts) - 1)  # as asked, below
     run = Run(by_urn, progress, skip_inaccessible_owners or listed.discovered, workers)
-    context = Container()[PipelineContext]
-    if context.is_active():  # run by a pipeline, not iterated by hand
-        run.progress_view(context.pipeline().collector, slices)
+    pipeline = active_pipeline()
+    if pipeline is not None:  # run by a pipeline, not iterated by hand
+        run.progress_view(pipeline.collector, slices)
     run.skipped.update(listed.skipped)
-    if context.is_active():
-        run.deleted = frozenset(deleted_lead_ids(context.pipeline()))
+    run.deleted = frozenset(deleted_lead_ids(pipeline))
     limited = TEST_LEAD_FILTER[test_leads]
     if again is not None:
         yield from read_again(client, catalog, by_urn, limited, run.deleted, run.names, run.urn_ids)
@@ -215,6 +214,12 @@ def read_leads(
                 continue
             for child in run.end(item, pool):  # a slice cut in smaller ones
                 submit(child)
+    # the names given in this run, where the other writers of the dataset read them: plain rows
+    # without the cursor, let through by the incremental (whoever made it; every lead has one)
+    named = question_column_rows(catalog.columns.take_new(), writer_name())
+    if named and incremental is not None:
+        incremental.on_cursor_value_missing = "include"
+    yield from named
     for pair, known in progress.items():
         stored.setdefault(pair[0], {})[pair[1]] = known.to_state()
     left = run.left()

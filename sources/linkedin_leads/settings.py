@@ -92,3 +92,11 @@ in the destination, since such rows are never inserted."""
 HARD_DELETE_HINT: TTableSchemaColumns = {HARD_DELETE_COLUMN: {"data_type": "bool", "hard_delete": True}}
 BATCH_GET_SIZE = 50
 """Leads asked for in one BATCH_GET (``ids=List(...)``) by the notification loader."""
+QUESTION_COLUMNS_TABLE = "lead_form_question_columns"
+"""Question -> column names, written and read by every writer of the dataset (``shared``)."""
+DEFAULT_LOCK_TIMEOUT = 600.0
+"""Seconds a writer waits for another to free the DuckDB file (``destination_lock_timeout``)."""
+RECEIVER_SUFFIX = "_receiver"
+"""The receiver's pipeline is the pull's name with this suffix: a state of its own."""
+RUNNER_SETTINGS = ("destination_lock_timeout",)
+"""Keys under ``[sources.linkedin_leads]`` read by the runners (script, receiver), not the source."""

@@ -5,10 +5,13 @@ Settings come from dlt's configuration like the pull's (``.dlt/*.toml``, environ
 ``[sources.linkedin_leads.notifications]``: ``client_secret`` (default: the credentials'
 ``client_secret``), ``journal`` (``linkedin_leads_notifications.sqlite``), ``host``
 (``127.0.0.1``), ``port`` (8000), ``path`` (``/linkedin/lead-notifications``),
-``batch_seconds`` (5), ``batch_size`` (200). Command-line options override them. The loader
-loads into the pipeline ``linkedin_leads`` (``--pipeline-name``), destination ``duckdb``
-(``--destination`` or ``LINKEDIN_LEADS_DESTINATION``), dataset ``linkedin``: the pipeline
-script's, so that the pull and the notifications write the same tables and state.
+``batch_seconds`` (5), ``batch_size`` (200); ``[sources.linkedin_leads]
+destination_lock_timeout`` (600). Command-line options override them. The loader loads into
+destination ``duckdb`` (``--destination`` or ``LINKEDIN_LEADS_DESTINATION``), dataset
+``linkedin``: the pipeline script's tables. It writes under a pipeline of its own,
+``<pull>_receiver``, where ``<pull>`` is the pull's pipeline name (``--pipeline-name``, default
+``linkedin_leads``): its state is never the pull's. Its first run takes the question names and
+form versions it knew when it shared the pull's state (a receiver deployed before it had its own).
 """
 
 import argparse
@@ -35,7 +38,8 @@ from ..config import (
     discovered_owners,
 )
 from ..discovery import discover_accounts, discover_organizations
-from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE
+from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE, RECEIVER_SUFFIX
+from ..shared import inherited_state, lock_timeout
 from .loader import DEFAULT_BATCH_SECONDS, DEFAULT_BATCH_SIZE
 from .service import DEFAULT_PATH, Service
 from .source import lead_notifications
@@ -92,7 +96,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--journal")
     serve.add_argument("--batch-seconds", type=float)
     serve.add_argument("--batch-size", type=int)
-    serve.add_argument("--pipeline-name", default="linkedin_leads")
+    serve.add_argument(
+        "--pipeline-name",
+        default="linkedin_leads",
+        help="the pull's pipeline name; the receiver writes under <name>_receiver (default: linkedin_leads)",
+    )
     serve.add_argument("--destination", default=os.environ.get("LINKEDIN_LEADS_DESTINATION", "duckdb"))
     serve.add_argument("--dataset", default="linkedin")
     serve.add_argument("--pipelines-dir", help="the loader's pipeline folder (default: beside the journal)")
@@ -119,24 +127,33 @@ def serve(args: argparse.Namespace) -> int:
     journal = os.path.abspath(args.journal or setting("journal", "linkedin_leads_notifications.sqlite"))
     pipelines_dir = args.pipelines_dir or os.path.join(os.path.dirname(journal), "linkedin_leads_receiver")
 
+    destination: Any = args.destination
+    if destination == "duckdb" and not dlt.config.get("destination.duckdb.credentials"):
+        # the pull's file (`<pull>.duckdb` here, as the pipeline script makes it), not one named
+        # after the receiver's own pipeline
+        destination = dlt.destinations.duckdb(os.path.abspath(f"{args.pipeline_name}.duckdb"))
+
     def make_pipeline() -> Any:
         return dlt.pipeline(
-            pipeline_name=args.pipeline_name,
+            pipeline_name=args.pipeline_name + RECEIVER_SUFFIX,
             pipelines_dir=pipelines_dir,
-            destination=args.destination,
+            destination=destination,
             dataset_name=args.dataset,
         )
 
+    # a receiver deployed before it had a state of its own: what it knew in the pull's
+    inherited = inherited_state(make_pipeline(), args.pipeline_name, lock_timeout())
     service = Service(
         secret,
         journal,
         make_pipeline,
-        lambda entries: lead_notifications(entries=entries),
+        lambda entries: lead_notifications(entries=entries, inherited=inherited),
         host=args.host or setting("host", "127.0.0.1"),
         port=args.port if args.port is not None else int(setting("port", 8000)),
         path=args.path or setting("path", DEFAULT_PATH),
         batch_seconds=args.batch_seconds or float(setting("batch_seconds", DEFAULT_BATCH_SECONDS)),
         batch_size=args.batch_size or int(setting("batch_size", DEFAULT_BATCH_SIZE)),
+        lock_timeout=lock_timeout(),
     )
     print(f"Receiving LinkedIn lead notifications; journal {journal}", flush=True)
     service.serve_forever()

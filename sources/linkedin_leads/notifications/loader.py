@@ -1,4 +1,4 @@
-"""Drains the journal into the destination in micro-batches, through the pull's pipeline.
+"""Drains the journal into the destination in micro-batches, through the receiver's pipeline.
 
 A batch is loaded when ``batch_size`` notifications are pending, or when the oldest pending one
 has waited ``batch_seconds``. Its entries are marked done only once ``pipeline.run`` returned,
@@ -15,6 +15,8 @@ from typing import Any, Callable, List, Optional
 
 from dlt.common import logger
 
+from ..settings import DEFAULT_LOCK_TIMEOUT
+from ..shared import destination_lock, run_writer
 from .journal import Entry, Journal
 
 DEFAULT_BATCH_SECONDS = 5.0
@@ -28,10 +30,13 @@ class Loader:
 
     Args:
         journal: The receiver's journal.
-        make_pipeline: The pipeline (the pull's name, destination and dataset), made once.
+        make_pipeline: The receiver's pipeline (the pull's destination and dataset, a name of its
+            own), made once.
         make_source: The dlt source of a batch of entries (``source.lead_notifications``).
         batch_seconds: The longest a notification waits for its batch.
         batch_size: A batch is loaded at once when this many are pending.
+        lock_timeout: How long a batch waits for another writer to free a DuckDB destination
+            (``shared.destination_lock``); then it fails and is tried again.
     """
 
     def __init__(
@@ -41,12 +46,14 @@ class Loader:
         make_source: Callable[[List[Entry]], Any],
         batch_seconds: float = DEFAULT_BATCH_SECONDS,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
         self.journal = journal
         self.make_pipeline = make_pipeline
         self.make_source = make_source
         self.batch_seconds = batch_seconds
         self.batch_size = batch_size
+        self.lock_timeout = lock_timeout
         self.loaded = 0
         self.failures = 0
         self._wake = threading.Event()
@@ -73,9 +80,12 @@ class Loader:
         if self._pipeline is None:
             self._pipeline = self.make_pipeline()
         pipeline = self._pipeline
-        if pipeline.has_pending_data:
-            pipeline.run()  # a package an earlier crash or failure left: its entries are still pending
-        pipeline.run(self.make_source(entries))
+        # on DuckDB the pull may hold the file: wait for it (the journal, not this, takes
+        # LinkedIn's notifications meanwhile)
+        with destination_lock(pipeline, "the lead-notification receiver", self.lock_timeout):
+            if pipeline.has_pending_data:
+                pipeline.run()  # a package an earlier crash or failure left: its entries are pending
+            run_writer(pipeline, self.make_source(entries))
         self.journal.mark_done([entry.key for entry in entries])
         self.loaded += len(entries)
         return len(entries)

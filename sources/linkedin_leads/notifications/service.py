@@ -10,6 +10,7 @@ from typing import Any, Callable, List
 
 import uvicorn
 
+from ..settings import DEFAULT_LOCK_TIMEOUT
 from .journal import Entry, Journal
 from .loader import DEFAULT_BATCH_SECONDS, DEFAULT_BATCH_SIZE, Loader
 from .receiver import MAX_BODY_BYTES, create_app
@@ -23,7 +24,7 @@ class Service:
     Args:
         client_secret: The LinkedIn app's client secret.
         journal_path: The journal's SQLite file.
-        make_pipeline: The pipeline the loader loads through (the pull's).
+        make_pipeline: The pipeline the loader loads through (the receiver's own).
         make_source: The dlt source of a batch of entries.
         host: The interface to listen on.
         port: The port (0: any free one, see ``url``).
@@ -31,6 +32,7 @@ class Service:
         batch_seconds: The longest a notification waits for its batch.
         batch_size: A batch is loaded at once when this many are pending.
         max_body_bytes: Larger notification bodies are refused (413).
+        lock_timeout: How long a batch waits for a DuckDB destination another writer holds.
     """
 
     def __init__(
@@ -45,9 +47,12 @@ class Service:
         batch_seconds: float = DEFAULT_BATCH_SECONDS,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_body_bytes: int = MAX_BODY_BYTES,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
         self.journal = Journal(journal_path)
-        self.loader = Loader(self.journal, make_pipeline, make_source, batch_seconds, batch_size)
+        self.loader = Loader(
+            self.journal, make_pipeline, make_source, batch_seconds, batch_size, lock_timeout
+        )
         app = create_app(client_secret, self.journal, path, max_body_bytes, on_accepted=self.loader.wake)
         self.server = uvicorn.Server(
             uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)

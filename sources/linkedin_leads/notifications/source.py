@@ -1,26 +1,25 @@
-"""The dlt source the notification loader runs: the pull's tables, hints and state, from
-journaled notifications.
+"""The dlt source the notification loader runs: the pull's tables and hints, from journaled
+notifications, under a state of its own.
 
-Named ``linkedin_leads`` like the pull, so both write one schema and one pipeline state: the
-question column names and the form versions looked up are shared, and each run of either starts
-from the newest state in the destination (dlt's ``restore_from_destination``). Its one resource
-is the pull's ``lead_form_responses`` without the incremental: the pull's progress and cursor
-are left as they are.
+Named ``linkedin_leads`` like the pull, so both write one schema, but run by a pipeline of its
+own (``<pull's name>_receiver``): the receiver's state (question names it gave, form versions it
+looked up) is never the pull's, and the pull's progress is never touched. What the two must
+agree on is read from the destination (``shared``): the question names, and the deleted leads.
+Its one resource is the pull's ``lead_form_responses`` without the incremental.
 
 Per lead, the newest notification decides (by ``occurredAt``): ``DELETED`` becomes tombstones
 (``deletions``); any other action (``CREATED``) reads the lead by id and builds exactly the
 rows the pull builds (``lead_tables``), merged on the same keys.
 """
 
+import copy
 import json
 import time
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import dlt
-from dlt.common.configuration.container import Container
-from dlt.common.pipeline import PipelineContext
 from dlt.common.typing import TDataItem
 from dlt.sources import DltResource
 
@@ -33,6 +32,12 @@ from ..lead_tables import LeadTableBuilder, UrnIds, page_tables
 from ..names import EntityNames
 from ..resources import TEST_LEAD_FILTER
 from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE, HARD_DELETE_HINT
+from ..shared import (
+    active_pipeline,
+    question_column_rows,
+    shared_question_columns,
+    writer_name,
+)
 from ..urns import parse_urn
 from .journal import Entry
 from .leads import LeadFetcher
@@ -77,6 +82,7 @@ def lead_notifications(
     base_url: str = DEFAULT_BASE_URL,
     api_version: str = DEFAULT_API_VERSION,
     test_leads: str = "include",
+    inherited: Optional[Mapping[str, Any]] = None,
 ) -> DltResource:
     """The leads of journaled notifications, as rows of the pull's tables (or their deletion).
 
@@ -88,6 +94,8 @@ def lead_notifications(
         base_url: As for the pull.
         api_version: As for the pull.
         test_leads: As for the pull: a test lead is loaded only if the pull would load it.
+        inherited: What a receiver that used to share the pull's state knew there
+            (``shared.inherited_state``), taken on the first run of its own state.
 
     Returns:
         DltResource: ``lead_form_responses`` (also filling its answers, consents and
@@ -106,22 +114,31 @@ def lead_notifications(
     )
     def lead_form_responses() -> Iterator[TDataItem]:
         """The rows of the notified leads, or their tombstones."""
-        yield from notified_rows(newest_per_lead(entries), client, limited)
+        yield from notified_rows(newest_per_lead(entries), client, limited, inherited)
 
     return lead_form_responses
 
 
 def notified_rows(
-    notified: List[Notified], client: LinkedInClient, limited: Optional[bool]
+    notified: List[Notified],
+    client: LinkedInClient,
+    limited: Optional[bool],
+    inherited: Optional[Mapping[str, Any]] = None,
 ) -> Iterator[TDataItem]:
-    """Tombstones for deleted leads, then the rows of the others, read by id, per owner."""
+    """Tombstones for deleted leads, then the rows of the others, read by id, per owner.
+
+    ``inherited``: the question names and form versions of the state a receiver deployed before
+    it had one of its own shared with the pull (``shared.inherited_state``), taken on its first run.
+    """
     state = dlt.current.source_state()
-    catalog = FormCatalog(QuestionColumns(state.setdefault("question_columns", {})))
+    pipeline = active_pipeline()
+    if inherited and "question_columns" not in state:
+        # the first run under the receiver's own name: what it knew under the pull's
+        state.update(copy.deepcopy(dict(inherited)))
+    catalog = FormCatalog(QuestionColumns({}))
+    catalog.columns.bind(state.setdefault("question_columns", {}), shared_question_columns(pipeline))
     catalog.stored = state.setdefault("form_versions", {})
-    catalog.unresolved.stored = state.setdefault("unresolved_form_versions", {})
     gone = [n for n in notified if n.action == DELETED]
-    context = Container()[PipelineContext]
-    pipeline = context.pipeline() if context.is_active() else None
     if gone:
         gone_ids = [n.lead_id for n in gone]
         children = child_keys(pipeline, gone_ids)
@@ -148,6 +165,8 @@ def notified_rows(
         built = page_tables(builder, group, limited)
         if built is not None:
             yield from built[0]
+    # the names given here, where the pull and the other writers read them
+    yield from question_column_rows(catalog.columns.take_new(), writer_name())
     dlt.current.resource_metrics().update(
         {
             "notified": len(notified),
