@@ -420,7 +420,10 @@ def test_oauth_refresh_token_mode(emulator: LinkedInEmulator, make_pipeline: Mak
 
 
 def test_token_expiring_mid_run_is_refreshed(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
-    emulator.token_uses = 4  # every access token expires after four API calls
+    # every access token expires after ten API calls: more than the readers (10) can spend between
+    # one reader's renewal and its retry, so no reader is starved of a token three times in a row
+    # (real tokens expire by time, after 60 days: a renewal serves every reader)
+    emulator.token_uses = 10
     pipeline = make_pipeline()
     pipeline.run(make_source(emulator, credentials=oauth(emulator), page_size=40))
     assert lead_ids(pipeline) == ids_of(emulator.visible_leads())
