@@ -67,6 +67,7 @@ from linkedin_leads import (  # noqa: E402
     left_line,
     linkedin_leads,
 )
+from linkedin_leads.config import near_miss_credentials  # noqa: E402
 from linkedin_leads.shared import destination_lock, lock_timeout, run_writer  # noqa: E402
 
 MISSING_CONFIG_HELP = """\
@@ -89,6 +90,15 @@ The token needs the scopes r_marketing_leadgen_automation and r_ads
 (and r_organization_admin for organization_ids). To try the source without
 credentials: python linkedin_leads_pipeline.py --demo
 """
+
+
+def duckdb_here(pipeline_name: str) -> None:
+    """DuckDB writes ``<pipeline_name>.duckdb`` in the current folder on every run, unless
+    ``destination.duckdb.credentials`` says where: dlt would otherwise keep the path of the
+    pipeline's first run (remembered in its working folder) and write there from any folder.
+    Set as configuration, so that ``dlt init`` can still swap the destination string below."""
+    if not dlt.config.get("destination.duckdb.credentials"):
+        os.environ["DESTINATION__DUCKDB__CREDENTIALS"] = os.path.abspath(f"{pipeline_name}.duckdb")
 
 
 PARTIAL = 3
@@ -149,12 +159,15 @@ def summary(pipeline: dlt.Pipeline, load_info: LoadInfo, metrics: Dict[str, Any]
     trace = pipeline.last_trace
     row_counts = trace.last_normalize_info.row_counts if trace.last_normalize_info else {}
     forms, total = count_rows(pipeline, "lead_forms"), count_rows(pipeline, "lead_form_responses")
-    window = metrics.get("window") or {}
     first = metrics.get("first_read") or {}
-    lines = [f"Leads read from {window.get('start', '?')} to {window.get('end', '?')}:"]
+    spans = metrics.get("spans") or {}
+    lines = ["Leads read, per owner and lead type, with the span of submission times asked of LinkedIn:"]
     for owner, by_type in sorted((metrics.get("leads_read") or {}).items()):
         for lead_type, count in sorted(by_type.items()):
-            note = "  (first run: read from start_date)" if lead_type in first.get(owner, []) else ""
+            span = (spans.get(owner) or {}).get(lead_type)
+            note = f"  {span['start']} to {span['end']}" if span else "  nothing left to ask"
+            if lead_type in first.get(owner, []):
+                note += " (first run: from start_date)"
             lines.append(f"  {owner:<36} {lead_type:<22} {count:>9}{note}")
     for owner in metrics.get("owners_skipped") or []:
         lines.append(f"  {owner}: SKIPPED, LinkedIn refused access (see the warning above)")
@@ -180,10 +193,18 @@ def run(pipeline_name: str = "linkedin_leads") -> int:
         source = linkedin_leads()
     except ConfigFieldMissingException as exc:
         print(MISSING_CONFIG_HELP.format(missing=", ".join(exc.fields)), file=sys.stderr)
+        for where in near_miss_credentials():
+            print(
+                f"Credentials were found under {where}, a section this source does not read: "
+                "move them to [sources.linkedin_leads.credentials] "
+                "(or SOURCES__LINKEDIN_LEADS__CREDENTIALS__...).",
+                file=sys.stderr,
+            )
         return 2
     except LinkedInLeadsError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    duckdb_here(pipeline_name)
     pipeline = dlt.pipeline(
         pipeline_name=pipeline_name,
         destination="duckdb",
@@ -227,6 +248,7 @@ def run_demo(leads: int = 3000, pipeline_name: str = "linkedin_leads_demo") -> i
             credentials=oauth,
             base_url=emulator.base_url,
         )
+        duckdb_here(pipeline_name)
         pipeline = dlt.pipeline(
             pipeline_name=pipeline_name,
             destination="duckdb",

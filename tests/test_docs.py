@@ -7,7 +7,8 @@ from typing import Set
 
 from linkedin_leads import linkedin_leads
 from linkedin_leads.auth import LinkedInAccessTokenCredentials, LinkedInOAuthCredentials
-from linkedin_leads.settings import RUNNER_SETTINGS
+from linkedin_leads.config import known_keys
+from linkedin_leads.settings import RUNNER_SETTINGS, SOURCE_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,3 +48,15 @@ def test_documentation_links_resolve() -> None:
             if not (page.parent / target).exists():
                 broken.append(f"{page.relative_to(ROOT)} -> {target}")
     assert not broken
+
+
+def test_the_keys_the_source_accepts_are_the_keys_it_checks() -> None:
+    """``config.check_keys`` refuses what is not in ``known_keys``: it must know every argument."""
+    assert set(SOURCE_SETTINGS) == set(inspect.signature(linkedin_leads).parameters)
+    assert {k for k in known_keys() if not k.startswith("notifications.")} == source_keys()
+
+
+def test_config_toml_lists_every_key() -> None:
+    text = (ROOT / ".dlt" / "config.toml").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^# ([a-z_]+) = ", text, re.M))
+    assert listed == {k for k in source_keys() if not k.startswith("credentials.")}

@@ -1,17 +1,19 @@
 """The runnable example, as a new user runs it: a real subprocess in an empty folder."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List
 
 import duckdb
 import pytest
 
 from linkedin_leads.emulator import Dataset, LinkedInEmulator
 
-SCRIPT = Path(__file__).resolve().parent.parent / "linkedin_leads_pipeline.py"
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "linkedin_leads_pipeline.py"
 
 
 def run_script(cwd: Path, *args: str, env: Dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -39,7 +41,7 @@ def test_demo_loads_generated_leads_without_credentials(tmp_path: Path) -> None:
         in result.stdout
     )
     # per owner and lead type, what was read
-    assert "Leads read from " in result.stdout
+    assert "Leads read, per owner and lead type" in result.stdout
     for owner_type in ("urn:li:sponsoredAccount:510000000", "urn:li:organization:2400000"):
         assert owner_type in result.stdout
     for lead_type in ("SPONSORED", "COMPANY", "EVENT", "ORGANIZATION_PRODUCT"):
@@ -51,6 +53,21 @@ def test_demo_loads_generated_leads_without_credentials(tmp_path: Path) -> None:
             "SELECT count(*), count(DISTINCT id) FROM linkedin.lead_form_responses"
         ).fetchone()
     assert rows == (3000, 3000)
+    # the README's and docs' SQL, as written, on the demo's file
+    for query in documented_sql():
+        with duckdb.connect(str(database), read_only=True) as connection:
+            assert connection.execute(query).fetchall(), query
+
+
+def documented_sql() -> List[str]:
+    """Every statement of the ```sql blocks of the README and of docs/running.md."""
+    statements: List[str] = []
+    for page in (ROOT / "README.md", ROOT / "docs" / "running.md"):
+        for block in re.findall(r"```sql\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
+            lines = [line for line in block.splitlines() if not line.strip().startswith("--")]
+            statements += [q.strip() for q in "\n".join(lines).split(";") if q.strip()]
+    assert len(statements) >= 2
+    return statements
 
 
 def test_without_credentials_names_the_keys_to_set(tmp_path: Path) -> None:

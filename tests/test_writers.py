@@ -406,3 +406,32 @@ def test_a_receiver_from_the_shared_state_layout_moves_to_its_own(tmp_path: Path
             TEAM,
         )
         assert named == [("team_size", "linkedin_leads_receiver")]
+
+
+def test_after_the_bound_the_error_names_the_holder_and_the_setting(
+    busy_emulator: LinkedInEmulator, tmp_path: Path
+) -> None:
+    from linkedin_leads.shared import destination_lock
+
+    holder = dlt.pipeline(
+        pipeline_name="holder",
+        pipelines_dir=str(tmp_path / "holder"),
+        destination=dlt.destinations.duckdb(str(tmp_path / "linkedin_leads.duckdb")),
+        dataset_name="linkedin",
+    )
+    with destination_lock(holder, "the lead-notification receiver"):
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "linkedin_leads_pipeline.py")],
+            env={**script_env(busy_emulator), "SOURCES__LINKEDIN_LEADS__DESTINATION_LOCK_TIMEOUT": "2"},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        waited = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    assert f"is held by the lead-notification receiver (PID {os.getpid()})" in result.stderr
+    assert "`destination_lock_timeout`" in result.stderr and "Traceback" not in result.stderr
+    assert waited >= 2
+    assert busy_emulator.requests == []  # it waited before reading anything

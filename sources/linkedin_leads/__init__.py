@@ -18,6 +18,7 @@ from .config import (
     check_base_url,
     check_concurrency,
     check_credentials,
+    check_keys,
     check_lookback,
     check_page_size,
     check_test_leads,
@@ -109,6 +110,7 @@ def linkedin_leads(
         Sequence[DltResource]: ``lead_forms`` and ``lead_form_responses``; the latter
         also fills ``lead_form_responses__answers`` and ``lead_form_responses__consents``.
     """
+    check_keys()  # a key nothing reads (a typo) is an error, not a silent default
     owners = configured_owners(account_ids, organization_ids, lead_types)  # none: discovered
     initial_value = parse_start_date(start_date, datetime.now(timezone.utc))
     test_mode = check_test_leads(test_leads)

@@ -11,7 +11,7 @@ from typing import Any, Callable, ClassVar, List, Optional, Union
 import dlt
 from dlt.common.configuration.specs import CredentialsConfiguration, configspec
 from dlt.common.typing import TSecretStrValue
-from dlt.sources.helpers.requests import Session
+from dlt.sources.helpers.requests import RequestException, Session
 
 from .exceptions import LinkedInAuthError
 from .settings import DEFAULT_TOKEN_URL
@@ -110,16 +110,24 @@ class RefreshTokenProvider(AccessTokenProvider):
 
     def _fetch(self) -> str:
         creds = self._credentials
-        response = self._session().post(
-            creds.token_url,
-            data={
-                "grant_type": "refresh_token",
-                "refresh_token": creds.refresh_token,
-                "client_id": creds.client_id,
-                "client_secret": creds.client_secret,
-            },
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        try:
+            response = self._session().post(
+                creds.token_url,
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": creds.refresh_token,
+                    "client_id": creds.client_id,
+                    "client_secret": creds.client_secret,
+                },
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        except RequestException as exc:  # only the type: the exception's text may quote the request
+            raise LinkedInAuthError(
+                f"No answer from LinkedIn's token endpoint {creds.token_url} ({type(exc).__name__}): it "
+                "could not be reached, or did not answer in time, after every retry. Check the network "
+                "and `sources.linkedin_leads.credentials.token_url`; `[runtime] request_timeout` and "
+                "`request_max_attempts` set the patience."
+            ) from None
         body: Any
         try:
             body = response.json()

@@ -47,9 +47,10 @@ class LinkedInAPIError(LinkedInLeadsError):
         self.code = code
         self.message = message
         self.url = url
-        text = f"LinkedIn answered {status}"
+        # status 0: no answer at all (the connection failed or timed out), `code` the error's type
+        text = f"LinkedIn answered {status}" if status else "No answer from LinkedIn"
         if code:
-            text += f" {code}"
+            text += f" {code}" if status else f" ({code})"
         if message:
             text += f": {message}"
         text += f" (GET {url})"

@@ -231,6 +231,7 @@ def read_leads(
             "leads_read": run.leads_read,
             "window": {"start": iso(window.start), "end": iso(window.end)},
             "first_read": _by_owner(first_read),
+            "spans": _spans(slices),
             "owners_skipped": sorted(run.skipped),
             "slices": {"planned": len(slices), "read": run.slices_read, "split": run.slices_split},
             "stopped": run.stopped,
@@ -343,3 +344,15 @@ def _by_owner(pairs: List[Tuple[str, str]]) -> Dict[str, List[str]]:
     for urn, lead_type in pairs:
         grouped.setdefault(urn, []).append(lead_type)
     return grouped
+
+
+def _spans(slices: List[Slice]) -> Dict[str, Dict[str, Dict[str, str]]]:
+    """Per owner and lead type, the ``submittedAt`` span this run asked LinkedIn for."""
+    spans: Dict[str, Dict[str, Dict[str, str]]] = {}
+    bounds: Dict[Tuple[str, str], Tuple[int, int]] = {}
+    for piece in slices:
+        low, high = bounds.get(piece.pair, (piece.start, piece.end))
+        bounds[piece.pair] = (min(low, piece.start), max(high, piece.end))
+    for (urn, lead_type), (low, high) in sorted(bounds.items()):
+        spans.setdefault(urn, {})[lead_type] = {"start": iso(low), "end": iso(high)}
+    return spans

@@ -100,3 +100,22 @@ RECEIVER_SUFFIX = "_receiver"
 """The receiver's pipeline is the pull's name with this suffix: a state of its own."""
 RUNNER_SETTINGS = ("destination_lock_timeout",)
 """Keys under ``[sources.linkedin_leads]`` read by the runners (script, receiver), not the source."""
+SOURCE_SETTINGS = (
+    "account_ids",
+    "organization_ids",
+    "lead_types",
+    "start_date",
+    "test_leads",
+    "lookback_hours",
+    "credentials",
+    "base_url",
+    "api_version",
+    "page_size",
+    "concurrency",
+    "skip_inaccessible_owners",
+)
+"""The source's arguments: the keys of ``[sources.linkedin_leads]`` (``config.check_keys``)."""
+NOTIFICATION_SETTINGS = ("client_secret", "journal", "host", "port", "path", "batch_seconds", "batch_size")
+"""The receiver's keys, under ``[sources.linkedin_leads.notifications]``."""
+PLACEHOLDERS = ("<configure me>", "your linkedin app ", "a member refresh token", "a member access token")
+"""How the placeholders of ``.dlt/example.secrets.toml`` and ``dlt init`` begin (lower case)."""

@@ -219,6 +219,18 @@ def run_writer(pipeline: Any, data: Any = None) -> Any:
     return None  # not reached: the last attempt returns or raises
 
 
+def local_duckdb(pull_pipeline_name: str) -> Any:
+    """DuckDB in ``<pull's pipeline name>.duckdb`` in the current folder, for the script and the
+    receiver alike, unless ``destination.duckdb.credentials`` names a file.
+
+    Given explicitly: dlt would otherwise keep the path of the pipeline's first run (in its
+    working folder) and write there from any other folder.
+    """
+    if dlt.config.get("destination.duckdb.credentials"):
+        return "duckdb"
+    return dlt.destinations.duckdb(os.path.abspath(f"{pull_pipeline_name}.duckdb"))
+
+
 def duckdb_path(pipeline: Any) -> Optional[str]:
     """The DuckDB file of the pipeline's destination; None for any other destination."""
     destination = getattr(pipeline, "destination", None)

@@ -39,7 +39,7 @@ from ..config import (
 )
 from ..discovery import discover_accounts, discover_organizations
 from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE, RECEIVER_SUFFIX
-from ..shared import inherited_state, lock_timeout
+from ..shared import inherited_state, local_duckdb, lock_timeout
 from .loader import DEFAULT_BATCH_SECONDS, DEFAULT_BATCH_SIZE
 from .service import DEFAULT_PATH, Service
 from .source import lead_notifications
@@ -127,11 +127,8 @@ def serve(args: argparse.Namespace) -> int:
     journal = os.path.abspath(args.journal or setting("journal", "linkedin_leads_notifications.sqlite"))
     pipelines_dir = args.pipelines_dir or os.path.join(os.path.dirname(journal), "linkedin_leads_receiver")
 
-    destination: Any = args.destination
-    if destination == "duckdb" and not dlt.config.get("destination.duckdb.credentials"):
-        # the pull's file (`<pull>.duckdb` here, as the pipeline script makes it), not one named
-        # after the receiver's own pipeline
-        destination = dlt.destinations.duckdb(os.path.abspath(f"{args.pipeline_name}.duckdb"))
+    # on DuckDB the pull's file (`<pull>.duckdb` here, as the pipeline script makes it)
+    destination: Any = local_duckdb(args.pipeline_name) if args.destination == "duckdb" else args.destination
 
     def make_pipeline() -> Any:
         return dlt.pipeline(

@@ -25,7 +25,7 @@ from dlt.sources import DltResource
 
 from ..auth import LinkedInCredentials
 from ..client import LinkedInClient
-from ..config import check_api_version, check_base_url, check_credentials, check_test_leads
+from ..config import check_api_version, check_base_url, check_credentials, check_keys, check_test_leads
 from ..deletions import child_keys, deleted_lead_ids, tombstones
 from ..forms import FormCatalog, QuestionColumns
 from ..lead_tables import LeadTableBuilder, UrnIds, page_tables
@@ -101,6 +101,7 @@ def lead_notifications(
         DltResource: ``lead_form_responses`` (also filling its answers, consents and
         ``lead_form_responses_deleted``).
     """
+    check_keys()
     client = LinkedInClient(
         check_credentials(credentials),
         check_base_url(base_url),
