@@ -14,6 +14,7 @@ printed, and the next run continues there; 2 for configuration errors; 1 for oth
 
 import argparse
 import ctypes
+import importlib.util
 import os
 import sys
 import time
@@ -141,7 +142,8 @@ def progress_collector() -> Any:
             except ImportError:
                 continue
             return name
-    return dlt.progress.log(log_period=30)
+    # memory and CPU in the log lines only where psutil is installed (dlt warns otherwise)
+    return dlt.progress.log(log_period=30, dump_system_stats=importlib.util.find_spec("psutil") is not None)
 
 
 def count_rows(pipeline: dlt.Pipeline, table: str) -> int:

@@ -147,6 +147,7 @@ def test_the_summary_names_the_span_each_pair_read(emulator: LinkedInEmulator, t
     assert run_script(work, env=env(tmp_path)).returncode == 0
     result = run_script(work, env=env(tmp_path))
     assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr, result.stderr  # no third-party warning (psutil's)
     line = next(x for x in result.stdout.splitlines() if x.startswith("  urn:li:sponsoredAccount:"))
     start, _, end = line.split()[-3:]
     newest = max(lead.submitted_at for lead in emulator.visible_leads())

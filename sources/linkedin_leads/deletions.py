@@ -18,7 +18,7 @@ from dlt.common import logger
 from dlt.common.typing import TDataItem
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from .columns import timestamps
+from .columns import arrow_table, timestamps
 from .settings import ANSWERS_TABLE, CONSENTS_TABLE, DELETED_TABLE, HARD_DELETE_COLUMN, HARD_DELETE_HINT
 from .values import to_epoch_ms
 
@@ -35,26 +35,42 @@ def tombstones(
     table's required ``submitted_at`` (tombstones are never inserted, but staging tables check it).
     ``children`` are the answer and consent keys the destination holds (``child_keys``).
     """
+    # keys and the cursor declared not null, as in the pull's tables (dlt warns of hints that differ)
     ids = pa.array(lead_ids, pa.string())
     when = timestamps(occurred_at)
     tables: List[TDataItem] = [
-        pa.table({"id": ids, "submitted_at": when, HARD_DELETE_COLUMN: _true(len(lead_ids))})
+        arrow_table(
+            {"id": ids, "submitted_at": when, HARD_DELETE_COLUMN: _true(len(lead_ids))},
+            {"id": pa.string(), "submitted_at": when.type, HARD_DELETE_COLUMN: pa.bool_()},
+            ("id", "submitted_at"),
+        )
     ]
     for table, own_key in ((ANSWERS_TABLE, "question_id"), (CONSENTS_TABLE, "consent_id")):
         keys = children.get(table) or []
         if keys:
-            rows = pa.table(
+            rows = arrow_table(
                 {
                     "lead_id": pa.array([k[0] for k in keys], pa.string()),
                     own_key: pa.array([k[1] for k in keys], pa.int64()),
                     "submitted_at": timestamps([k[2] for k in keys]),
                     HARD_DELETE_COLUMN: _true(len(keys)),
-                }
+                },
+                {
+                    "lead_id": pa.string(),
+                    own_key: pa.int64(),
+                    "submitted_at": when.type,
+                    HARD_DELETE_COLUMN: pa.bool_(),
+                },
+                ("lead_id", own_key, "submitted_at"),
             )
             tables.append(
                 dlt.mark.with_hints(rows, child_table_hints(table, own_key), create_table_variant=True)
             )
-    recorded = pa.table({"id": ids, "occurred_at": when, "deleted_at": timestamps([now_ms] * len(lead_ids))})
+    recorded = arrow_table(
+        {"id": ids, "occurred_at": when, "deleted_at": timestamps([now_ms] * len(lead_ids))},
+        {"id": pa.string(), "occurred_at": when.type, "deleted_at": when.type},
+        ("id",),
+    )
     hints = dlt.mark.make_hints(table_name=DELETED_TABLE, primary_key="id", write_disposition="merge")
     tables.append(dlt.mark.with_hints(recorded, hints, create_table_variant=True))
     return tables
