@@ -173,6 +173,8 @@ def summary(pipeline: dlt.Pipeline, load_info: LoadInfo, metrics: Dict[str, Any]
             lines.append(f"  {owner:<36} {lead_type:<22} {count:>9}{note}")
     for owner in metrics.get("owners_skipped") or []:
         lines.append(f"  {owner}: SKIPPED, LinkedIn refused access (see the warning above)")
+    if metrics.get("token_expiry_warning"):
+        lines.append(f"WARNING: {metrics['token_expiry_warning']}")
     left = metrics.get("left") or []
     if left:
         lines.append("NOT READ YET (the next run continues here):")

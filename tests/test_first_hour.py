@@ -156,3 +156,46 @@ def test_the_summary_names_the_span_each_pair_read(emulator: LinkedInEmulator, t
     asked = datetime.fromisoformat(start).timestamp() * 1000
     assert newest - 24 * 3600 * 1000 - 10 <= asked <= newest, line
     assert datetime.fromisoformat(end) > datetime.fromisoformat(start)
+
+
+OAUTH = (
+    '[sources.linkedin_leads.credentials]\nclient_id = "test-client"\nclient_secret = "test-client-secret"\n'
+    'refresh_token = "test-refresh-token"\n'
+)
+
+
+def test_a_refresh_token_about_to_expire_warns_in_the_summary_and_the_metrics(
+    emulator: LinkedInEmulator, tmp_path: Path
+) -> None:
+    emulator.refresh_token_expires_in = 10 * 86400
+    secrets = OAUTH + f'token_url = "{emulator.token_url}"\n'
+    work = folder(tmp_path, config_toml(emulator), secrets)
+    result = run_script(work, env=env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "WARNING: The LinkedIn refresh token" in result.stdout and "expires in 10 days" in result.stdout
+    assert "authorize the app again" in result.stdout and "test-refresh-token" not in result.stdout
+    import dlt
+
+    pipeline = dlt.attach("linkedin_leads", pipelines_dir=str(tmp_path / "dlt_data" / "pipelines"))
+    trace = pipeline.last_trace
+    assert trace is not None and trace.last_extract_info is not None
+    metrics = [
+        step["resource_metrics"]["lead_form_responses"].custom_metrics
+        for steps in trace.last_extract_info.metrics.values()
+        for step in steps
+        if "lead_form_responses" in step["resource_metrics"]
+    ]
+    assert "expires in 10 days" in metrics[0]["token_expiry_warning"]
+
+
+def test_an_expired_refresh_token_fails_before_any_data_request(
+    emulator: LinkedInEmulator, tmp_path: Path
+) -> None:
+    emulator.refresh_token_expires_in = 0
+    secrets = OAUTH + f'token_url = "{emulator.token_url}"\n'
+    work = folder(tmp_path, config_toml(emulator), secrets)
+    result = run_script(work, env=env(tmp_path))
+    assert result.returncode == 1, result.stderr
+    assert "refused the refresh token" in result.stderr and "authorize the app again" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert emulator.calls() == []  # only the token endpoint was asked

@@ -6,7 +6,8 @@ refreshed as needed), or a plain access token (valid 60 days, not refreshable).
 """
 
 import threading
-from typing import Any, Callable, ClassVar, List, Optional, Union
+import time
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Union
 
 import dlt
 from dlt.common.configuration.specs import CredentialsConfiguration, configspec
@@ -50,6 +51,9 @@ class AccessTokenProvider:
     """Hands out the current access token and renews it when LinkedIn says it expired."""
 
     can_refresh: bool = False
+    expires_at: Dict[str, float]
+    """Epoch seconds at which the ``access_token`` and ``refresh_token`` expire, as LinkedIn's
+    token endpoint said (``expires_in``, ``refresh_token_expires_in``); empty when unknown."""
 
     def token(self) -> str:
         """Returns the access token to send."""
@@ -71,6 +75,7 @@ class StaticTokenProvider(AccessTokenProvider):
 
     def __init__(self, credentials: LinkedInAccessTokenCredentials) -> None:
         self._token = credentials.access_token
+        self.expires_at = {}  # LinkedIn's token introspection would tell; not asked here
 
     def token(self) -> str:
         return self._token
@@ -94,6 +99,7 @@ class RefreshTokenProvider(AccessTokenProvider):
         self._session = session
         self._token: Optional[str] = None
         self._lock = threading.Lock()
+        self.expires_at = {}
 
     def token(self) -> str:
         with self._lock:
@@ -145,6 +151,10 @@ class RefreshTokenProvider(AccessTokenProvider):
                 "`sources.linkedin_leads.credentials.refresh_token`; check `client_id` and "
                 "`client_secret` too."
             )
+        now = time.time()
+        for name, key in (("access_token", "expires_in"), ("refresh_token", "refresh_token_expires_in")):
+            if isinstance(body.get(key), (int, float)):
+                self.expires_at[name] = now + float(body[key])
         return str(body["access_token"])
 
 
@@ -158,3 +168,26 @@ def make_token_provider(
     if isinstance(credentials, LinkedInOAuthCredentials):
         return RefreshTokenProvider(credentials, session)
     return StaticTokenProvider(credentials)
+
+
+EXPIRY_WARNING_DAYS = 30
+"""From this many days before a token expires, every run warns."""
+
+
+def expiry_warning(expires_at: Dict[str, float], now: float) -> Optional[str]:
+    """A warning when a token expires within ``EXPIRY_WARNING_DAYS`` (None otherwise).
+
+    The refresh token matters most: when it expires, the member must authorize the app again.
+    """
+    refresh = expires_at.get("refresh_token")
+    if refresh is None:
+        return None
+    days = (refresh - now) / 86400
+    if days > EXPIRY_WARNING_DAYS:
+        return None
+    return (
+        f"The LinkedIn refresh token in `sources.linkedin_leads.credentials.refresh_token` expires in "
+        f"{max(days, 0):.0f} days ({time.strftime('%Y-%m-%d', time.gmtime(refresh))}); refresh tokens "
+        "do not slide. Have the member authorize the app again before then and put the new "
+        "`refresh_token` in .dlt/secrets.toml, or runs will fail."
+    )

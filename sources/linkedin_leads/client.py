@@ -129,6 +129,11 @@ class LinkedInClient:
         self._tokens = make_token_provider(credentials, lambda: self._http.session)
         self._version_lock = threading.Lock()
 
+    def token_expiry(self) -> Dict[str, float]:
+        """When the tokens expire (epoch seconds), once a token was fetched; see ``auth``."""
+        self._tokens.token()
+        return dict(self._tokens.expires_at)
+
     def _headers(self, token: str, version: str) -> Dict[str, str]:
         return {
             "Authorization": f"Bearer {token}",

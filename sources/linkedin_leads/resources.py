@@ -11,6 +11,7 @@ reading what it cannot read, keeps everything it read, and says what is left: in
 the extract metrics and in the resource state (``last_run``). The next run continues there.
 """
 
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -24,6 +25,7 @@ from dlt.common.typing import TDataItem
 from dlt.extract.incremental import Incremental, IncrementalResourceWrapper
 from dlt.extract.items import DataItemWithMeta
 
+from .auth import expiry_warning
 from .client import LinkedInClient
 from .concurrency import StreamPool, fan_in, system_memory_pool
 from .config import LeadTypesSetting, Owner, TestLeads, discovered_owners
@@ -59,6 +61,9 @@ def list_lead_forms(
     fail the run, or are left out of the meta with a warning if ``skip_inaccessible_owners`` or
     if they were discovered (LinkedIn lists ad accounts whose leads the member may not read).
     """
+    warning = expiry_warning(client.token_expiry(), time.time())  # the token, before any data
+    if warning:
+        logger.warning(warning)
     state = dlt.current.source_state()
     # question names: this writer's, updated with those every writer reads (`shared`)
     catalog.columns.bind(state.setdefault("question_columns", {}), shared_question_columns(active_pipeline()))
@@ -237,6 +242,7 @@ def read_leads(
             "stopped": run.stopped,
             "left": left,
             "name_lookups": run.names.lookups,
+            "token_expiry_warning": expiry_warning(client.token_expiry(), time.time()),
             "unresolved_form_versions": sorted(catalog.unresolved.stored),
         }
     )

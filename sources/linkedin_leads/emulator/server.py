@@ -228,6 +228,9 @@ class LinkedInEmulator:
         self.tokens: Dict[str, Token] = {"test-access-token": Token("member-1")}
         self.denied: Dict[str, Set[str]] = {}
         """member -> owner URNs the member has no role on (403)."""
+        self.refresh_token_expires_in = 31536000
+        """Seconds the refresh token has left, as the token endpoint says (0 or less: expired,
+        refused with ``invalid_grant``). LinkedIn's refresh tokens live 365 days, not sliding."""
         self.token_uses: Optional[int] = None
         """If set, each newly issued access token expires after this many API calls."""
         self.notifications = Notifications(self, batch_get, allow_http_webhooks)
@@ -776,7 +779,7 @@ class LinkedInEmulator:
         if self.clients.get(form["client_id"]) != form["client_secret"]:
             return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}
         member = self.refresh_tokens.get(form["refresh_token"])
-        if member is None:
+        if member is None or self.refresh_token_expires_in <= 0:
             return 400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
         token = "AQ" + secrets.token_urlsafe(24)
         with self._lock:
@@ -785,7 +788,7 @@ class LinkedInEmulator:
             "access_token": token,
             "expires_in": 5184000,
             "refresh_token": form["refresh_token"],
-            "refresh_token_expires_in": 31536000,
+            "refresh_token_expires_in": self.refresh_token_expires_in,
             "scope": "r_ads,r_marketing_leadgen_automation,r_organization_admin",
         }
 
