@@ -269,7 +269,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument(
         "--demo", action="store_true", help="load from a local LinkedIn emulator (no credentials)"
     )
+    parser.add_argument(
+        "--check", action="store_true", help="verify the configuration against LinkedIn and load nothing"
+    )
     args = parser.parse_args(argv)
+    if args.check:
+        from linkedin_leads.__main__ import check
+
+        return check()
     return run_demo() if args.demo else run()
 
 

@@ -28,7 +28,7 @@ from dlt.sources.helpers.requests import (
     Timeout,
 )
 
-from .auth import LinkedInCredentials, make_token_provider
+from .auth import LinkedInCredentials, LinkedInOAuthCredentials, make_token_provider
 from .exceptions import (
     LinkedInAPIError,
     LinkedInAuthError,
@@ -126,8 +126,43 @@ class LinkedInClient:
             exceptions=(ConnectionError, Timeout, ChunkedEncodingError),
             retry_condition=_retry_throttling,
         )
+        self.credentials = credentials
         self._tokens = make_token_provider(credentials, lambda: self._http.session)
         self._version_lock = threading.Lock()
+
+    def introspect(self) -> Dict[str, Any]:
+        """LinkedIn's token introspection of the current access token (OAuth credentials only).
+
+        Raises:
+            LinkedInAuthError: If the endpoint cannot be reached or refuses (the token never quoted).
+        """
+        credentials = self.credentials
+        if not isinstance(credentials, LinkedInOAuthCredentials):
+            raise LinkedInAuthError("token introspection needs client_id and client_secret")
+        url = credentials.introspection_url
+        try:
+            response = self._http.session.post(
+                url,
+                data={
+                    "client_id": credentials.client_id,
+                    "client_secret": credentials.client_secret,
+                    "token": self._tokens.token(),
+                },
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        except RequestException as exc:
+            raise LinkedInAuthError(
+                f"No answer from LinkedIn's introspection endpoint {url} ({type(exc).__name__})"
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code != 200 or not isinstance(body, dict):
+            raise LinkedInAuthError(
+                f"LinkedIn's introspection endpoint {url} answered {response.status_code}"
+            )
+        return body
 
     def token_expiry(self) -> Dict[str, float]:
         """When the tokens expire (epoch seconds), once a token was fetched; see ``auth``."""

@@ -766,6 +766,9 @@ class LinkedInEmulator:
             cached = self._form_cache[key] = json.dumps(kept, ensure_ascii=False).encode()
         return cached
 
+    def handle_introspection(self, body: str) -> Tuple[int, Dict[str, Any]]:
+        return _introspection(self, body)
+
     def handle_token(self, body: str) -> Tuple[int, Dict[str, Any]]:
         form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
         for name in ("grant_type", "client_id", "client_secret", "refresh_token"):
@@ -791,6 +794,27 @@ class LinkedInEmulator:
             "refresh_token_expires_in": self.refresh_token_expires_in,
             "scope": "r_ads,r_marketing_leadgen_automation,r_organization_admin",
         }
+
+
+def _introspection(emulator: "LinkedInEmulator", body: str) -> Tuple[int, Dict[str, Any]]:
+    """LinkedIn's ``introspectToken``: the token's status, scopes and expiry, for its app only."""
+    form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+    if emulator.clients.get(form.get("client_id", "")) != form.get("client_secret"):
+        return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}
+    token = emulator.tokens.get(form.get("token", ""))
+    if token is None or token.expired:
+        return 200, {"active": False, "status": "expired" if token else "invalid"}
+    now = int(time.time())
+    return 200, {
+        "active": True,
+        "client_id": form["client_id"],
+        "authorized_at": now - 86400,
+        "created_at": now - 60,
+        "status": "active",
+        "expires_at": now + 5184000,
+        "scope": ",".join(sorted(emulator.scopes)),
+        "auth_type": "3L",
+    }
 
 
 def named(text: str, shape: str) -> Dict[str, Any]:
@@ -969,7 +993,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         def answer() -> Tuple[int, bytes, Dict[str, str]]:
-            if self.path.partition("?")[0] != "/oauth/v2/accessToken":
+            path = self.path.partition("?")[0]
+            if path == "/oauth/v2/introspectToken":
+                status, payload = self.emulator.handle_introspection(body)
+                return status, json.dumps(payload).encode(), {}
+            if path != "/oauth/v2/accessToken":
                 raise ApiError(404, _error(404, "NOT_FOUND", "Could not find entity"))
             status, payload = self.emulator.handle_token(body)
             return status, json.dumps(payload).encode(), {}

@@ -18,27 +18,14 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import dlt
-from dlt.common.configuration import with_config
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
 from .. import LinkedInLeadsError
-from ..auth import LinkedInCredentials
-from ..client import LinkedInClient
-from ..config import (
-    IdsSetting,
-    LeadTypesSetting,
-    Owner,
-    check_api_version,
-    check_base_url,
-    check_credentials,
-    configured_owners,
-    discovered_owners,
-)
-from ..discovery import discover_accounts, discover_organizations
-from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE, RECEIVER_SUFFIX
+from ..check import linkedin_access
+from ..settings import RECEIVER_SUFFIX
 from ..shared import inherited_state, local_duckdb, lock_timeout
 from .loader import DEFAULT_BATCH_SECONDS, DEFAULT_BATCH_SIZE
 from .service import DEFAULT_PATH, Service
@@ -46,28 +33,6 @@ from .source import lead_notifications
 from .subscriptions import list_subscriptions, subscribe, unsubscribe
 
 SECTION = "sources.linkedin_leads.notifications"
-
-
-@with_config(sections=("sources", "linkedin_leads"))
-def linkedin_access(
-    account_ids: IdsSetting = None,
-    organization_ids: IdsSetting = None,
-    lead_types: LeadTypesSetting = None,
-    credentials: LinkedInCredentials = dlt.secrets.value,
-    base_url: str = DEFAULT_BASE_URL,
-    api_version: str = DEFAULT_API_VERSION,
-) -> Tuple[LinkedInClient, List[Owner]]:
-    """The client and the owners the pull would read (configured, else discovered)."""
-    client = LinkedInClient(
-        check_credentials(credentials),
-        check_base_url(base_url),
-        check_api_version(api_version),
-        DEFAULT_PAGE_SIZE,
-    )
-    owners = configured_owners(account_ids, organization_ids, lead_types)
-    if not owners:
-        owners = discovered_owners(discover_accounts(client), discover_organizations(client), lead_types)
-    return client, owners
 
 
 def setting(name: str, default: Any) -> Any:
@@ -162,7 +127,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if args.command == "serve":
             return serve(args)
-        client, owners = linkedin_access()
+        client, owners, _ = linkedin_access()
         if args.command == "subscribe":
             result: Any = subscribe(client, owners, args.webhook_url)
         elif args.command == "unsubscribe":

@@ -1,0 +1,226 @@
+"""``python -m linkedin_leads check``: everything a sync needs verified, nothing loaded.
+
+Each row is one thing a first sync depends on, with what LinkedIn said and, when it fails, the
+fix: the credentials give a token; what LinkedIn's token introspection says of it (scopes,
+status, expiry; needs the client id and secret, so skipped for a bare access token); the API
+version is accepted; then, for each configured owner (or each discovered one), the forms listing
+and one small leads query per lead type over the window. Requests are few and small: one page of
+one record each.
+"""
+
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List, Optional, Set, Tuple
+
+import dlt
+from dlt.common.configuration import with_config
+
+from .auth import LinkedInCredentials, LinkedInOAuthCredentials, expiry_warning
+from .client import LinkedInClient
+from .config import (
+    IdsSetting,
+    LeadTypesSetting,
+    Owner,
+    check_api_version,
+    check_base_url,
+    check_credentials,
+    check_keys,
+    configured_owners,
+    discovered_owners,
+)
+from .discovery import discover_accounts, discover_organizations
+from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInAuthError, LinkedInLeadsError
+from .settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE, LEAD_FORM_RESPONSES_PATH
+
+FAILED = 4
+"""Exit status of ``check`` when a row failed (0: all passed; 2: a configuration error)."""
+
+SCOPES = {
+    "sponsoredAccount": ("r_marketing_leadgen_automation", "r_ads"),
+    "organization": ("r_marketing_leadgen_automation", "r_organization_admin"),
+}
+
+
+@dataclass
+class Row:
+    """One check: what was checked, whether it passed, what LinkedIn said, and the fix."""
+
+    check: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+@with_config(sections=("sources", "linkedin_leads"))
+def linkedin_access(
+    account_ids: IdsSetting = None,
+    organization_ids: IdsSetting = None,
+    lead_types: LeadTypesSetting = None,
+    credentials: LinkedInCredentials = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    api_version: str = DEFAULT_API_VERSION,
+) -> Tuple[LinkedInClient, List[Owner], bool]:
+    """The client and the configured owners (none: to be discovered), from the source's settings.
+
+    Returns:
+        The client, the owners, and whether they are to be discovered.
+    """
+    check_keys()
+    client = LinkedInClient(
+        check_credentials(credentials),
+        check_base_url(base_url),
+        check_api_version(api_version),
+        DEFAULT_PAGE_SIZE,
+    )
+    owners = configured_owners(account_ids, organization_ids, lead_types)
+    if not owners:
+        owners = discovered_owners(discover_accounts(client), discover_organizations(client), lead_types)
+        return client, owners, True
+    return client, owners, False
+
+
+def run_checks(client: LinkedInClient, owners: List[Owner], discovered: bool, days: int = 365) -> List[Row]:
+    """Every row, in order; stops after the token when there is none to check with."""
+    rows: List[Row] = []
+    try:
+        expiry = client.token_expiry()
+        rows.append(Row("credentials", True, "an access token was " + ("renewed" if expiry else "given")))
+    except LinkedInAuthError as exc:
+        rows.append(Row("credentials", False, str(exc), "see the message: authorize the app again"))
+        return rows
+    warning = expiry_warning(expiry, time.time())
+    row, scopes = introspection(client)
+    rows.append(row)
+    if scopes is not None:
+        needed = sorted({scope for owner in owners for scope in SCOPES.get(owner.kind, ())})
+        missing = [scope for scope in needed if scope not in scopes]
+        rows.append(
+            Row("scopes", not missing, f"granted: {', '.join(sorted(scopes)) or 'none'}")
+            if not missing
+            else Row(
+                "scopes",
+                False,
+                f"the owners need {', '.join(needed)}; the token lacks {', '.join(missing)}",
+                "add the scopes to the app's products and have the member authorize it again",
+            )
+        )
+    if warning:
+        rows.append(Row("token expiry", False, warning, "authorize the app again before it expires"))
+    pinned = client.api_version
+    end = datetime.now(timezone.utc)
+    start = end - timedelta(days=days)
+    owner_rows: List[Row] = []
+    try:
+        for owner in owners:
+            owner_rows += owner_checks(client, owner, start, end, discovered)
+    except LinkedInAuthError as exc:  # a bare access token LinkedIn refuses (expired, revoked)
+        return [Row("credentials", False, str(exc), "see the message"), *rows[1:]]
+    if client.api_version != pinned:
+        rows.append(
+            Row(
+                "API version",
+                False,
+                f"LinkedIn-Version {pinned} is no longer active; {client.api_version} answered",
+                f'set api_version = "{client.api_version}" under [sources.linkedin_leads]',
+            )
+        )
+    else:
+        rows.append(Row("API version", True, f"LinkedIn-Version {pinned} accepted"))
+    if not owners:
+        rows.append(Row("owners", False, "no owner configured and none discovered", "set account_ids"))
+    return rows + owner_rows
+
+
+def introspection(client: LinkedInClient) -> Tuple[Row, Optional[Set[str]]]:
+    """LinkedIn's token introspection (status, scopes, expiry) and the scopes it granted (None:
+    not known). It needs the client id and secret: skipped for a bare access token."""
+    if not isinstance(client.credentials, LinkedInOAuthCredentials):
+        return Row(
+            "token introspection", True, "skipped: a bare access token (it needs client_id and secret)"
+        ), None
+    try:
+        body = client.introspect()
+    except LinkedInLeadsError as exc:
+        return Row("token introspection", False, str(exc), "check credentials.introspection_url"), None
+    if not body.get("active"):
+        return (
+            Row(
+                "token introspection",
+                False,
+                f"LinkedIn says the token is not active (status {body.get('status')})",
+                "have the member authorize the app again",
+            ),
+            None,
+        )
+    expires = body.get("expires_at")
+    when = (
+        time.strftime("%Y-%m-%d", time.gmtime(float(expires))) if isinstance(expires, (int, float)) else "?"
+    )
+    scopes = {
+        scope.strip() for scope in str(body.get("scope") or "").replace(" ", ",").split(",") if scope.strip()
+    }
+    return Row("token introspection", True, f"active; the access token expires {when}"), scopes
+
+
+def owner_checks(
+    client: LinkedInClient, owner: Owner, start: datetime, end: datetime, discovered: bool
+) -> List[Row]:
+    """The forms listing, then one leads query of one record per lead type."""
+    rows: List[Row] = []
+    how = " (discovered)" if discovered else ""
+    try:
+        forms = client.get("leadForms", [("q", "owner"), ("owner", owner.restli), ("start", 0), ("count", 1)])
+        listed = len(forms.get("elements") or [])
+        rows.append(Row(f"{owner.urn}{how} forms", True, f"readable ({listed} on the first page of 1)"))
+    except LinkedInAPIError as exc:
+        rows.append(_refused(owner, "lead forms", exc))
+        return rows
+    for lead_type in owner.lead_types:
+        params = [
+            ("q", "owner"),
+            ("owner", owner.restli),
+            ("leadType", {"leadType": lead_type}),
+            (
+                "submittedAtTimeRange",
+                {"start": int(start.timestamp() * 1000), "end": int(end.timestamp() * 1000)},
+            ),
+            ("start", 0),
+            ("count", 1),
+        ]
+        try:
+            body = client.get(LEAD_FORM_RESPONSES_PATH, params)
+            found = "leads found" if body.get("elements") else "no leads in the window"
+            rows.append(Row(f"{owner.urn} {lead_type} leads", True, f"readable; {found}"))
+        except LinkedInAPIError as exc:
+            rows.append(_refused(owner, "leads", exc))
+    return rows
+
+
+def _refused(owner: Owner, resource: str, exc: LinkedInAPIError) -> Row:
+    name = f"{owner.urn} {resource}"
+    if exc.status == 403:
+        error = LinkedInAccessError(owner.urn, resource, exc)
+        return Row(name, False, f"LinkedIn refused: {exc.message}", str(error).split(". ", 1)[-1])
+    return Row(name, False, str(exc), "see LinkedIn's message")
+
+
+def table(rows: List[Row]) -> str:
+    """The rows as a person reads them."""
+    width = max(len(r.check) for r in rows) if rows else 10
+    lines = []
+    for row in rows:
+        lines.append(f"{'PASS' if row.ok else 'FAIL'}  {row.check:<{width}}  {row.detail}")
+        if not row.ok and row.fix:
+            lines.append(f"      {'':<{width}}  fix: {row.fix}")
+    failed = sum(not r.ok for r in rows)
+    lines.append(f"All {len(rows)} checks passed" if not failed else f"{failed} of {len(rows)} checks failed")
+    return "\n".join(lines)
+
+
+def as_json(rows: List[Row]) -> List[Dict[str, Any]]:
+    return [asdict(r) for r in rows]
+
+
+def status(rows: List[Row]) -> int:
+    return 0 if all(r.ok for r in rows) else FAILED
