@@ -15,7 +15,7 @@ from dlt.common.typing import TSecretStrValue
 from dlt.sources.helpers.requests import RequestException, Session
 
 from .exceptions import LinkedInAuthError
-from .settings import DEFAULT_INTROSPECTION_URL, DEFAULT_TOKEN_URL
+from .settings import DEFAULT_AUTHORIZATION_URL, DEFAULT_INTROSPECTION_URL, DEFAULT_TOKEN_URL
 
 
 @configspec
@@ -31,6 +31,8 @@ class LinkedInOAuthCredentials(CredentialsConfiguration):
     client_secret: TSecretStrValue = dlt.secrets.value
     refresh_token: TSecretStrValue = dlt.secrets.value
     token_url: str = DEFAULT_TOKEN_URL
+    authorization_url: str = DEFAULT_AUTHORIZATION_URL
+    """LinkedIn's authorization page (``python -m linkedin_leads auth``)."""
     introspection_url: str = DEFAULT_INTROSPECTION_URL
     """LinkedIn's token introspection endpoint (``check`` asks it for scopes, status, expiry)."""
 

@@ -10,6 +10,9 @@ DEFAULT_BASE_URL = "https://api.linkedin.com/rest"
 DEFAULT_TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
 """LinkedIn's OAuth 2.0 token endpoint (refresh-token grant)."""
 
+DEFAULT_AUTHORIZATION_URL = "https://www.linkedin.com/oauth/v2/authorization"
+"""LinkedIn's authorization page of the 3-legged flow (``python -m linkedin_leads auth``)."""
+
 DEFAULT_INTROSPECTION_URL = "https://www.linkedin.com/oauth/v2/introspectToken"
 """LinkedIn's token introspection endpoint (form: ``client_id``, ``client_secret``, ``token``)."""
 

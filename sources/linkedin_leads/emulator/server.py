@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlencode
 
 from .data import DAY_MS, ORGANIC_TYPES, SPONSORED, Dataset, Lead, owner_urn
 from .notifications import Notifications, lead_id_of
@@ -228,6 +228,11 @@ class LinkedInEmulator:
         self.tokens: Dict[str, Token] = {"test-access-token": Token("member-1")}
         self.denied: Dict[str, Set[str]] = {}
         """member -> owner URNs the member has no role on (403)."""
+        self.consent = "approve"
+        """What the member answers on LinkedIn's authorization page: ``approve`` or ``refuse``."""
+        self.codes: Dict[str, Tuple[str, str]] = {}
+        """Authorization codes not used yet: code -> (client id, redirect URI)."""
+        self.authorized_scopes: Set[str] = set()
         self.refresh_token_expires_in = 31536000
         """Seconds the refresh token has left, as the token endpoint says (0 or less: expired,
         refused with ``invalid_grant``). LinkedIn's refresh tokens live 365 days, not sliding."""
@@ -766,11 +771,60 @@ class LinkedInEmulator:
             cached = self._form_cache[key] = json.dumps(kept, ensure_ascii=False).encode()
         return cached
 
+    def authorize(self, query: str) -> Tuple[int, str]:
+        """LinkedIn's authorization page, approved (or refused, ``consent``) at once by the member:
+        a 302 to the app's ``redirect_uri`` with a single-use ``code`` (or ``error``) and ``state``."""
+        form = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
+        redirect, state = form.get("redirect_uri", ""), form.get("state", "")
+        if form.get("response_type") != "code" or form.get("client_id") not in self.clients or not redirect:
+            return 400, ""
+        self.authorized_scopes = set(form.get("scope", "").split())
+        if self.consent != "approve":
+            query = urlencode(
+                {
+                    "error": "user_cancelled_authorize",
+                    "error_description": "The user cancelled",
+                    "state": state,
+                }
+            )
+            return 302, f"{redirect}?{query}"
+        code = "AQ" + secrets.token_urlsafe(16)
+        with self._lock:
+            self.codes[code] = (form["client_id"], redirect)
+        return 302, f"{redirect}?{urlencode({'code': code, 'state': state})}"
+
     def handle_introspection(self, body: str) -> Tuple[int, Dict[str, Any]]:
         return _introspection(self, body)
 
+    def _exchange_code(self, form: Dict[str, str]) -> Tuple[int, Dict[str, Any]]:
+        """``grant_type=authorization_code``: a code once, for its client and redirect URI."""
+        if self.clients.get(form.get("client_id", "")) != form.get("client_secret"):
+            return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}
+        with self._lock:
+            issued = self.codes.pop(form.get("code", ""), None)
+        if issued is None or issued != (form.get("client_id"), form.get("redirect_uri")):
+            return 400, {
+                "error": "invalid_request",
+                "error_description": "Unable to retrieve access token: authorization code not found",
+            }
+        member = f"member-{len(self.refresh_tokens) + 1}"
+        refresh = "AQ" + secrets.token_urlsafe(24)
+        access = "AQ" + secrets.token_urlsafe(24)
+        with self._lock:
+            self.refresh_tokens[refresh] = member
+            self.tokens[access] = Token(member)
+        return 200, {
+            "access_token": access,
+            "expires_in": 5184000,
+            "refresh_token": refresh,
+            "refresh_token_expires_in": self.refresh_token_expires_in,
+            "scope": ",".join(sorted(self.authorized_scopes)),
+        }
+
     def handle_token(self, body: str) -> Tuple[int, Dict[str, Any]]:
         form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        if form.get("grant_type") == "authorization_code":
+            return self._exchange_code(form)
         for name in ("grant_type", "client_id", "client_secret", "refresh_token"):
             if not form.get(name):
                 return 400, {
@@ -959,6 +1013,13 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         if path == "/_emulator/stats":
             self._send(200, json.dumps(self.emulator.stats()).encode())
+            return
+        if path == "/oauth/v2/authorization":
+            status, location = self.emulator.authorize(query)
+            self.send_response(status)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
         if self.emulator.latency:

@@ -1,0 +1,147 @@
+"""``python -m linkedin_leads auth`` as a user runs it: a subprocess in a folder with its own
+``.dlt/secrets.toml``; the test plays the browser, following the printed link through the
+emulator's authorization page (which approves at once) to the command's loopback redirect."""
+
+import os
+import stat
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Iterator, Tuple
+
+import pytest
+import tomlkit
+
+from linkedin_leads.emulator import Dataset, LinkedInEmulator
+
+from .test_notifications import free_port
+from .test_pipeline_script import clean_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SECRETS = """# my secrets: keep this comment
+[destination.postgres.credentials]
+password = "keep-me"  # and this one
+
+[sources.linkedin_leads.credentials]
+client_id = "test-client"
+client_secret = "test-client-secret"
+"""
+
+
+@pytest.fixture
+def emulator() -> Iterator[LinkedInEmulator]:
+    with LinkedInEmulator(Dataset()) as emu:
+        yield emu
+
+
+def start(emulator: LinkedInEmulator, tmp_path: Path) -> Tuple["subprocess.Popen[str]", str, int]:
+    """The command, waiting; returns it, the link it printed, and its port."""
+    (tmp_path / ".dlt").mkdir(exist_ok=True)
+    (tmp_path / ".dlt" / "secrets.toml").write_text(SECRETS)
+    port = free_port()
+    base = emulator.token_url.rsplit("/", 1)[0]
+    env = {
+        **clean_env(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "SOURCES__LINKEDIN_LEADS__CREDENTIALS__AUTHORIZATION_URL": f"{base}/authorization",
+        "SOURCES__LINKEDIN_LEADS__CREDENTIALS__TOKEN_URL": emulator.token_url,
+        "SOURCES__LINKEDIN_LEADS__ORGANIZATION_IDS": "2414183",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "linkedin_leads", "auth", "--no-browser", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    process.stdout.readline()  # what to do
+    link = process.stdout.readline().strip()
+    assert link.startswith(f"{base}/authorization?"), link
+    return process, link, port
+
+
+def redirect_of(link: str) -> str:
+    """LinkedIn's answer to the link: the redirect, not followed."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    try:
+        urllib.request.build_opener(NoRedirect).open(link)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 302
+        return str(exc.headers["Location"])
+    raise AssertionError("no redirect")
+
+
+def finish(process: "subprocess.Popen[str]") -> Tuple[int, str, str]:
+    out, err = process.communicate(timeout=60)
+    return process.returncode, out, err
+
+
+def test_auth_writes_the_refresh_token_and_keeps_the_rest(emulator: LinkedInEmulator, tmp_path: Path) -> None:
+    process, link, port = start(emulator, tmp_path)
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(link).query)
+    assert query["redirect_uri"] == [f"http://127.0.0.1:{port}/callback"] and query["state"][0]
+    assert query["scope"][0].split() == ["r_marketing_leadgen_automation", "r_organization_admin"]
+    with urllib.request.urlopen(link) as answer:  # the browser: LinkedIn, then the loopback redirect
+        assert answer.status == 200
+    status, out, err = finish(process)
+    assert status == 0, out + err
+    path = tmp_path / ".dlt" / "secrets.toml"
+    text = path.read_text()
+    written = tomlkit.parse(text)
+    refresh = str(written["sources"]["linkedin_leads"]["credentials"]["refresh_token"])
+    assert refresh in emulator.refresh_tokens
+    assert "# my secrets: keep this comment" in text and "# and this one" in text and "keep-me" in text
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert refresh not in out + err and not any(token in out + err for token in emulator.tokens)
+    assert "The refresh token expires" in out and "The access token expires" in out
+
+
+def test_a_wrong_state_is_refused(emulator: LinkedInEmulator, tmp_path: Path) -> None:
+    process, link, _port = start(emulator, tmp_path)
+    location = redirect_of(link)
+    forged = location.replace("state=", "state=x")
+    with urllib.request.urlopen(forged):
+        pass
+    status, _out, err = finish(process)
+    assert status == 1 and "`state` is not the one this command sent" in err
+    assert "refresh_token" not in (tmp_path / ".dlt" / "secrets.toml").read_text()
+
+
+def test_a_refused_consent_is_refused(emulator: LinkedInEmulator, tmp_path: Path) -> None:
+    emulator.consent = "refuse"
+    process, link, _port = start(emulator, tmp_path)
+    with urllib.request.urlopen(link):
+        pass
+    status, _out, err = finish(process)
+    assert status == 1 and "did not authorize the app: user_cancelled_authorize" in err
+
+
+def test_a_reused_code_is_refused_and_a_pasted_url_is_taken(
+    emulator: LinkedInEmulator, tmp_path: Path
+) -> None:
+    process, link, port = start(emulator, tmp_path)
+    first = redirect_of(link)
+    with urllib.request.urlopen(first):
+        pass
+    assert finish(process)[0] == 0
+    # the same code again, pasted (as from a browser on another machine), with the new run's state
+    process, link, port = start(emulator, tmp_path)
+    state = urllib.parse.parse_qs(urllib.parse.urlparse(link).query)["state"][0]
+    code = urllib.parse.parse_qs(urllib.parse.urlparse(first).query)["code"][0]
+    pasted = f"http://127.0.0.1:{port}/callback?" + urllib.parse.urlencode({"code": code, "state": state})
+    assert process.stdin is not None
+    process.stdin.write(pasted + "\n")
+    process.stdin.flush()
+    status, _out, err = finish(process)
+    assert status == 1 and "refused the code" in err and "authorization code not found" in err
