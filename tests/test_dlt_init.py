@@ -43,6 +43,16 @@ def test_dlt_init_project_runs_against_linkedin(emulator: LinkedInEmulator, tmp_
     assert (project / "linkedin_leads" / "emulator" / "server.py").is_file()  # --demo works there too
     requirements = (project / "requirements.txt").read_text()
     assert "dlt" in requirements and "pyarrow" in requirements
+    # the receiver's packages come along, and its command runs there
+    assert "uvicorn" in requirements and "starlette" in requirements
+    receiver = subprocess.run(
+        [sys.executable, "-m", "linkedin_leads.notifications", "--help"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert receiver.returncode == 0 and "serve" in receiver.stdout, receiver.stderr
     secrets = (project / ".dlt" / "secrets.toml").read_text()
     for key in ("[sources.linkedin_leads.credentials]", "client_id", "client_secret", "refresh_token"):
         assert key in secrets
