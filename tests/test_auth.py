@@ -145,3 +145,20 @@ def test_a_reused_code_is_refused_and_a_pasted_url_is_taken(
     process.stdin.flush()
     status, _out, err = finish(process)
     assert status == 1 and "refused the code" in err and "authorization code not found" in err
+
+
+def test_auth_with_the_example_secrets_names_the_key(tmp_path: Path) -> None:
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "secrets.toml").write_text((ROOT / ".dlt" / "example.secrets.toml").read_text())
+    result = subprocess.run(
+        [sys.executable, "-m", "linkedin_leads", "auth", "--no-browser"],
+        cwd=tmp_path,
+        env={**clean_env(tmp_path), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Setting `credentials.client_id`" in result.stderr and "<a placeholder>" in result.stderr
+    assert "Open this link" not in result.stdout

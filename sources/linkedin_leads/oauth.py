@@ -32,7 +32,7 @@ import tomlkit
 from dlt.sources.helpers.requests import RequestException, Session
 
 from .exceptions import LinkedInAuthError, LinkedInConfigError
-from .settings import DEFAULT_AUTHORIZATION_URL, DEFAULT_TOKEN_URL
+from .settings import DEFAULT_AUTHORIZATION_URL, DEFAULT_TOKEN_URL, PLACEHOLDERS
 
 DEFAULT_PORT = 8765
 """The loopback port of the redirect URI, ``http://127.0.0.1:8765/callback`` by default."""
@@ -201,10 +201,10 @@ def authorize(port: int, open_browser: bool, secrets_path: Path) -> Tuple[str, D
     """
     client_id, client_secret = setting("client_id"), setting("client_secret")
     for name, value in (("client_id", client_id), ("client_secret", client_secret)):
-        if not value:
+        if not value or value.strip().lower().startswith(PLACEHOLDERS):
             raise LinkedInConfigError(
                 f"credentials.{name}",
-                "<not set>",
+                "<not set>" if not value else "<a placeholder>",
                 f"put your LinkedIn app's {name} in .dlt/secrets.toml under "
                 "[sources.linkedin_leads.credentials] "
                 f"(or SOURCES__LINKEDIN_LEADS__CREDENTIALS__{name.upper()}) first.",
