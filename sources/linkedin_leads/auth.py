@@ -7,7 +7,7 @@ refreshed as needed), or a plain access token (valid 60 days, not refreshable).
 
 import threading
 import time
-from typing import Any, Callable, ClassVar, Dict, List, Optional, Union
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple, Union
 
 import dlt
 from dlt.common.configuration.specs import CredentialsConfiguration, configspec
@@ -120,46 +120,67 @@ class RefreshTokenProvider(AccessTokenProvider):
 
     def _fetch(self) -> str:
         creds = self._credentials
-        try:
-            response = self._session().post(
-                creds.token_url,
-                data={
-                    "grant_type": "refresh_token",
-                    "refresh_token": creds.refresh_token,
-                    "client_id": creds.client_id,
-                    "client_secret": creds.client_secret,
-                },
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            )
-        except RequestException as exc:  # only the type: the exception's text may quote the request
-            raise LinkedInAuthError(
-                f"No answer from LinkedIn's token endpoint {creds.token_url} ({type(exc).__name__}): it "
-                "could not be reached, or did not answer in time, after every retry. Check the network "
-                "and `sources.linkedin_leads.credentials.token_url`; `[runtime] request_timeout` and "
-                "`request_max_attempts` set the patience."
-            ) from None
-        body: Any
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-            error = body.get("error") if isinstance(body, dict) else None
-            description = body.get("error_description") if isinstance(body, dict) else None
-            raise LinkedInAuthError(
-                f"LinkedIn's token endpoint {creds.token_url} refused the refresh token "
-                f"(HTTP {response.status_code}, {error or 'no error code'}: "
-                f"{description or 'no description'}). Refresh tokens live 365 days from the "
-                "first authorization and do not slide: have the member authorize the app again "
-                "and put the new `refresh_token` in "
-                "`sources.linkedin_leads.credentials.refresh_token`; check `client_id` and "
-                "`client_secret` too."
-            )
+        body = token_answer(
+            self._session(),
+            creds.token_url,
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": creds.refresh_token,
+                "client_id": creds.client_id,
+                "client_secret": creds.client_secret,
+            },
+            "the refresh token",
+            "Refresh tokens live 365 days from the first authorization and do not slide: have the "
+            "member authorize the app again and put the new `refresh_token` in "
+            "`sources.linkedin_leads.credentials.refresh_token`; check `client_id` and "
+            "`client_secret` too.",
+        )
         now = time.time()
         for name, key in (("access_token", "expires_in"), ("refresh_token", "refresh_token_expires_in")):
             if isinstance(body.get(key), (int, float)):
                 self.expires_at[name] = now + float(body[key])
         return str(body["access_token"])
+
+
+def post_form(session: Session, url: str, form: Dict[str, Any], endpoint: str) -> Tuple[int, Any]:
+    """POSTs ``form`` to one of LinkedIn's OAuth endpoints; its status and JSON body ({} if none).
+
+    Raises:
+        LinkedInAuthError: If it does not answer, naming only the error's type (its text may quote
+            the request, and so a secret).
+    """
+    try:
+        response = session.post(url, data=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    except RequestException as exc:
+        raise LinkedInAuthError(
+            f"No answer from LinkedIn's {endpoint} {url} ({type(exc).__name__}): it could not be reached, "
+            "or did not answer in time, after every retry. Check the network and the URL under "
+            "`sources.linkedin_leads.credentials`; `[runtime] request_timeout` and `request_max_attempts` "
+            "set the patience."
+        ) from None
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    return response.status_code, body
+
+
+def token_answer(session: Session, url: str, form: Dict[str, Any], grant: str, advice: str) -> Dict[str, Any]:
+    """LinkedIn's token answer (with an ``access_token``) to ``form``.
+
+    Raises:
+        LinkedInAuthError: If the endpoint does not answer, or refuses ``grant`` (LinkedIn's
+            status, ``error`` and description, then ``advice``).
+    """
+    status, body = post_form(session, url, form, "token endpoint")
+    if status != 200 or not isinstance(body, dict) or "access_token" not in body:
+        error = body.get("error") if isinstance(body, dict) else None
+        description = body.get("error_description") if isinstance(body, dict) else None
+        raise LinkedInAuthError(
+            f"LinkedIn's token endpoint {url} refused {grant} (HTTP {status}, {error or 'no error code'}: "
+            f"{description or 'no description'}). {advice}"
+        )
+    return body
 
 
 def make_token_provider(

@@ -28,7 +28,7 @@ from dlt.sources.helpers.requests import (
     Timeout,
 )
 
-from .auth import LinkedInCredentials, LinkedInOAuthCredentials, make_token_provider
+from .auth import LinkedInCredentials, LinkedInOAuthCredentials, make_token_provider, post_form
 from .exceptions import (
     LinkedInAPIError,
     LinkedInAuthError,
@@ -140,28 +140,14 @@ class LinkedInClient:
         if not isinstance(credentials, LinkedInOAuthCredentials):
             raise LinkedInAuthError("token introspection needs client_id and client_secret")
         url = credentials.introspection_url
-        try:
-            response = self._http.session.post(
-                url,
-                data={
-                    "client_id": credentials.client_id,
-                    "client_secret": credentials.client_secret,
-                    "token": self._tokens.token(),
-                },
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            )
-        except RequestException as exc:
-            raise LinkedInAuthError(
-                f"No answer from LinkedIn's introspection endpoint {url} ({type(exc).__name__})"
-            ) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if response.status_code != 200 or not isinstance(body, dict):
-            raise LinkedInAuthError(
-                f"LinkedIn's introspection endpoint {url} answered {response.status_code}"
-            )
+        form = {
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret,
+            "token": self._tokens.token(),
+        }
+        status, body = post_form(self._http.session, url, form, "introspection endpoint")
+        if status != 200 or not isinstance(body, dict):
+            raise LinkedInAuthError(f"LinkedIn's introspection endpoint {url} answered {status}")
         return body
 
     def token_expiry(self) -> Dict[str, float]:

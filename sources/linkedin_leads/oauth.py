@@ -29,8 +29,9 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import dlt
 import tomlkit
-from dlt.sources.helpers.requests import RequestException, Session
+from dlt.sources.helpers.requests import Session
 
+from .auth import token_answer
 from .exceptions import LinkedInAuthError, LinkedInConfigError
 from .settings import DEFAULT_AUTHORIZATION_URL, DEFAULT_TOKEN_URL, PLACEHOLDERS
 
@@ -140,36 +141,20 @@ def exchange(
     token_url: str, client_id: str, client_secret: str, code: str, redirect_uri: str
 ) -> Dict[str, Any]:
     """The token answer for an authorization code (``grant_type=authorization_code``)."""
-    try:
-        response = Session(raise_for_status=False).post(
-            token_url,
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-                "client_id": client_id,
-                "client_secret": client_secret,
-            },
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-    except RequestException as exc:
-        raise LinkedInAuthError(
-            f"No answer from LinkedIn's token endpoint {token_url} ({type(exc).__name__})"
-        ) from None
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-        error = body.get("error") if isinstance(body, dict) else None
-        description = body.get("error_description") if isinstance(body, dict) else None
-        raise LinkedInAuthError(
-            f"LinkedIn's token endpoint refused the code (HTTP {response.status_code}, {error}: "
-            f"{description}). "
-            "A code is good once and for minutes: run `python -m linkedin_leads auth` again; check "
-            "client_id, client_secret and the app's registered redirect URL."
-        )
-    return body
+    return token_answer(
+        Session(raise_for_status=False),
+        token_url,
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": client_id,
+            "client_secret": client_secret,
+        },
+        "the code",
+        "A code is good once and for minutes: run `python -m linkedin_leads auth` again; check "
+        "client_id, client_secret and the app's registered redirect URL.",
+    )
 
 
 def write_secrets(path: Path, values: Dict[str, str]) -> None:
