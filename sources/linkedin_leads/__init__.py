@@ -9,19 +9,15 @@ from dlt.extract.items import DataItemWithMeta
 from dlt.sources import DltResource
 
 from .auth import LinkedInAccessTokenCredentials, LinkedInCredentials, LinkedInOAuthCredentials
-from .client import LinkedInClient
 from .columns import FORM_COLUMNS
 from .config import (
     IdsSetting,
     LeadTypesSetting,
-    check_api_version,
-    check_base_url,
     check_concurrency,
-    check_credentials,
     check_keys,
     check_lookback,
-    check_page_size,
     check_test_leads,
+    checked_client,
     configured_owners,
     parse_start_date,
 )
@@ -116,12 +112,7 @@ def linkedin_leads(
     test_mode = check_test_leads(test_leads)
     lookback = check_lookback(lookback_hours)
     concurrency = check_concurrency(concurrency)
-    client = LinkedInClient(
-        check_credentials(credentials),
-        check_base_url(base_url),
-        check_api_version(api_version),
-        check_page_size(page_size),
-    )
+    client = checked_client(credentials, base_url, api_version, page_size)
     # question -> column names and looked-up form versions: kept in the source state, bound
     # by lead_forms (state exists only during extract), used by both resources
     catalog = FormCatalog(QuestionColumns({}))

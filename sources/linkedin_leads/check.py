@@ -22,16 +22,14 @@ from .config import (
     IdsSetting,
     LeadTypesSetting,
     Owner,
-    check_api_version,
-    check_base_url,
-    check_credentials,
     check_keys,
+    checked_client,
     configured_owners,
     discovered_owners,
 )
 from .discovery import discover_accounts, discover_organizations
 from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInAuthError, LinkedInLeadsError
-from .settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE, LEAD_FORM_RESPONSES_PATH
+from .settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, LEAD_FORM_RESPONSES_PATH
 
 FAILED = 4
 """Exit status of ``check`` when a row failed (0: all passed; 2: a configuration error)."""
@@ -67,12 +65,7 @@ def linkedin_access(
         The client, the owners, and whether they are to be discovered.
     """
     check_keys()
-    client = LinkedInClient(
-        check_credentials(credentials),
-        check_base_url(base_url),
-        check_api_version(api_version),
-        DEFAULT_PAGE_SIZE,
-    )
+    client = checked_client(credentials, base_url, api_version)
     owners = configured_owners(account_ids, organization_ids, lead_types)
     if not owners:
         owners = discovered_owners(discover_accounts(client), discover_organizations(client), lead_types)

@@ -17,8 +17,10 @@ from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.time import ensure_pendulum_datetime
 
 from .auth import LinkedInAccessTokenCredentials, LinkedInOAuthCredentials
+from .client import LinkedInClient
 from .exceptions import LinkedInConfigError
 from .settings import (
+    DEFAULT_PAGE_SIZE,
     LEAD_TYPES_BY_OWNER,
     MAX_CONCURRENCY,
     MAX_PAGE_SIZE,
@@ -485,3 +487,15 @@ def _lookup(provider: Any, key: str, *sections: str) -> Any:
         )
         return None
     return value
+
+
+def checked_client(
+    credentials: Any, base_url: str, api_version: str, page_size: int = DEFAULT_PAGE_SIZE
+) -> LinkedInClient:
+    """The client of the pull, the receiver and ``check``, every setting validated first."""
+    return LinkedInClient(
+        check_credentials(credentials),
+        check_base_url(base_url),
+        check_api_version(api_version),
+        check_page_size(page_size),
+    )

@@ -25,13 +25,13 @@ from dlt.sources import DltResource
 
 from ..auth import LinkedInCredentials
 from ..client import LinkedInClient
-from ..config import check_api_version, check_base_url, check_credentials, check_keys, check_test_leads
+from ..config import check_keys, check_test_leads, checked_client
 from ..deletions import child_keys, deleted_lead_ids, tombstones
 from ..forms import FormCatalog, QuestionColumns
 from ..lead_tables import LeadTableBuilder, UrnIds, page_tables
 from ..names import EntityNames
 from ..resources import TEST_LEAD_FILTER
-from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE, HARD_DELETE_HINT
+from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, HARD_DELETE_HINT
 from ..shared import (
     active_pipeline,
     question_column_rows,
@@ -102,12 +102,7 @@ def lead_notifications(
         ``lead_form_responses_deleted``).
     """
     check_keys()
-    client = LinkedInClient(
-        check_credentials(credentials),
-        check_base_url(base_url),
-        check_api_version(api_version),
-        DEFAULT_PAGE_SIZE,
-    )
+    client = checked_client(credentials, base_url, api_version)
     limited = TEST_LEAD_FILTER[check_test_leads(test_leads)]
 
     @dlt.resource(
