@@ -69,7 +69,7 @@ from linkedin_leads import (  # noqa: E402
     linkedin_leads,
 )
 from linkedin_leads.config import near_miss_credentials  # noqa: E402
-from linkedin_leads.shared import destination_lock, lock_timeout, run_writer  # noqa: E402
+from linkedin_leads.shared import destination_lock, duckdb_here, lock_timeout, run_writer  # noqa: E402
 
 MISSING_CONFIG_HELP = """\
 linkedin_leads is not configured: {missing}.
@@ -91,15 +91,6 @@ The token needs the scopes r_marketing_leadgen_automation and r_ads
 (and r_organization_admin for organization_ids). To try the source without
 credentials: python linkedin_leads_pipeline.py --demo
 """
-
-
-def duckdb_here(pipeline_name: str) -> None:
-    """DuckDB writes ``<pipeline_name>.duckdb`` in the current folder on every run, unless
-    ``destination.duckdb.credentials`` says where: dlt would otherwise keep the path of the
-    pipeline's first run (remembered in its working folder) and write there from any folder.
-    Set as configuration, so that ``dlt init`` can still swap the destination string below."""
-    if not dlt.config.get("destination.duckdb.credentials"):
-        os.environ["DESTINATION__DUCKDB__CREDENTIALS"] = os.path.abspath(f"{pipeline_name}.duckdb")
 
 
 PARTIAL = 3

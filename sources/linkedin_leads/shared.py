@@ -219,16 +219,16 @@ def run_writer(pipeline: Any, data: Any = None) -> Any:
     return None  # not reached: the last attempt returns or raises
 
 
-def local_duckdb(pull_pipeline_name: str) -> Any:
-    """DuckDB in ``<pull's pipeline name>.duckdb`` in the current folder, for the script and the
-    receiver alike, unless ``destination.duckdb.credentials`` names a file.
+def duckdb_here(pull_pipeline_name: str) -> None:
+    """DuckDB writes ``<pull's pipeline name>.duckdb`` in the current folder on every run, for the
+    pipeline script and the receiver alike, unless ``destination.duckdb.credentials`` says where.
 
-    Given explicitly: dlt would otherwise keep the path of the pipeline's first run (in its
-    working folder) and write there from any other folder.
+    dlt would otherwise keep the path of a pipeline's first run (remembered in its working folder)
+    and write there from any folder. Set as configuration, not as a destination object, so that
+    ``dlt init`` can still swap the script's destination string.
     """
-    if dlt.config.get("destination.duckdb.credentials"):
-        return "duckdb"
-    return dlt.destinations.duckdb(os.path.abspath(f"{pull_pipeline_name}.duckdb"))
+    if not dlt.config.get("destination.duckdb.credentials"):
+        os.environ["DESTINATION__DUCKDB__CREDENTIALS"] = os.path.abspath(f"{pull_pipeline_name}.duckdb")
 
 
 def duckdb_path(pipeline: Any) -> Optional[str]:

@@ -26,7 +26,7 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from .. import LinkedInLeadsError
 from ..check import linkedin_access
 from ..settings import RECEIVER_SUFFIX
-from ..shared import inherited_state, local_duckdb, lock_timeout
+from ..shared import duckdb_here, inherited_state, lock_timeout
 from .loader import DEFAULT_BATCH_SECONDS, DEFAULT_BATCH_SIZE
 from .service import DEFAULT_PATH, Service
 from .source import lead_notifications
@@ -93,13 +93,14 @@ def serve(args: argparse.Namespace) -> int:
     pipelines_dir = args.pipelines_dir or os.path.join(os.path.dirname(journal), "linkedin_leads_receiver")
 
     # on DuckDB the pull's file (`<pull>.duckdb` here, as the pipeline script makes it)
-    destination: Any = local_duckdb(args.pipeline_name) if args.destination == "duckdb" else args.destination
+    if args.destination == "duckdb":
+        duckdb_here(args.pipeline_name)
 
     def make_pipeline() -> Any:
         return dlt.pipeline(
             pipeline_name=args.pipeline_name + RECEIVER_SUFFIX,
             pipelines_dir=pipelines_dir,
-            destination=destination,
+            destination=args.destination,
             dataset_name=args.dataset,
         )
 
