@@ -253,7 +253,7 @@ class UnresolvedVersions:
         self.stored: MutableMapping[str, List[Span]] = {} if stored is None else stored
         self._lock = threading.Lock()
 
-    def add(self, form_id: int, version: Optional[int], owner_urn: str, lead_type: Any, at: int) -> None:
+    def add(self, form_id: int, version: int, owner_urn: str, lead_type: Any, at: int) -> None:
         """Records a lead of an unread version, submitted at ``at`` (epoch ms)."""
         key = f"{form_id}:{version}"
         with self._lock:
@@ -264,17 +264,17 @@ class UnresolvedVersions:
                     return
             spans.append([owner_urn, lead_type, at, at])
 
-    def pending(self) -> List[Tuple[int, Optional[int], Span]]:
+    def pending(self) -> List[Tuple[int, int, Span]]:
         """``(form_id, version, span)`` of every span kept."""
         with self._lock:
             found = []
             for key, spans in self.stored.items():
                 form_id, _, version = key.partition(":")
                 for span in spans:
-                    found.append((int(form_id), None if version == "None" else int(version), list(span)))
+                    found.append((int(form_id), int(version), list(span)))
             return found
 
-    def done(self, form_id: int, version: Optional[int], span: Span) -> None:
+    def done(self, form_id: int, version: int, span: Span) -> None:
         """Forgets a span whose leads were loaded again with their version."""
         key = f"{form_id}:{version}"
         with self._lock:

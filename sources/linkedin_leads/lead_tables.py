@@ -220,7 +220,7 @@ class LeadTableBuilder:
             fixed["creative_name"].append(self.names.name(creative))
             fixed["associated_entity_info"].append(None)
         if form is None:
-            if known.form_id is not None:  # loaded with raw answers: read again once it can be
+            if known.form_id is not None and known.version is not None:  # raw answers: read again later
                 self.catalog.unresolved.add(
                     known.form_id, known.version, self.owner_urn, lead.lead_type, lead.submitted_at
                 )

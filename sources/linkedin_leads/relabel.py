@@ -54,7 +54,7 @@ def read_again(
     for form_id, version, span in catalog.unresolved.pending():
         owner_urn, lead_type, first, last = span
         owner = owners.get(owner_urn)
-        if owner is None or lead_type not in owner.lead_types or version is None:
+        if owner is None or lead_type not in owner.lead_types:
             continue
         finder = [("q", "owner"), ("owner", owner.restli), ("leadType", {"leadType": lead_type})]
         fetch = partial(client.form_version, finder)

@@ -794,7 +794,24 @@ class LinkedInEmulator:
         return 302, f"{redirect}?{urlencode({'code': code, 'state': state})}"
 
     def handle_introspection(self, body: str) -> Tuple[int, Dict[str, Any]]:
-        return _introspection(self, body)
+        """LinkedIn's ``introspectToken``: the token's status, scopes and expiry, for its app only."""
+        form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        if self.clients.get(form.get("client_id", "")) != form.get("client_secret"):
+            return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}
+        token = self.tokens.get(form.get("token", ""))
+        if token is None or token.expired:
+            return 200, {"active": False, "status": "expired" if token else "invalid"}
+        now = int(time.time())
+        return 200, {
+            "active": True,
+            "client_id": form["client_id"],
+            "authorized_at": now - 86400,
+            "created_at": now - 60,
+            "status": "active",
+            "expires_at": now + 5184000,
+            "scope": ",".join(sorted(self.scopes)),
+            "auth_type": "3L",
+        }
 
     def _exchange_code(self, form: Dict[str, str]) -> Tuple[int, Dict[str, Any]]:
         """``grant_type=authorization_code``: a code once, for its client and redirect URI."""
@@ -848,27 +865,6 @@ class LinkedInEmulator:
             "refresh_token_expires_in": self.refresh_token_expires_in,
             "scope": "r_ads,r_marketing_leadgen_automation,r_organization_admin",
         }
-
-
-def _introspection(emulator: "LinkedInEmulator", body: str) -> Tuple[int, Dict[str, Any]]:
-    """LinkedIn's ``introspectToken``: the token's status, scopes and expiry, for its app only."""
-    form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
-    if emulator.clients.get(form.get("client_id", "")) != form.get("client_secret"):
-        return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}
-    token = emulator.tokens.get(form.get("token", ""))
-    if token is None or token.expired:
-        return 200, {"active": False, "status": "expired" if token else "invalid"}
-    now = int(time.time())
-    return 200, {
-        "active": True,
-        "client_id": form["client_id"],
-        "authorized_at": now - 86400,
-        "created_at": now - 60,
-        "status": "active",
-        "expires_at": now + 5184000,
-        "scope": ",".join(sorted(emulator.scopes)),
-        "auth_type": "3L",
-    }
 
 
 def named(text: str, shape: str) -> Dict[str, Any]:
