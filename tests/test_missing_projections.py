@@ -10,7 +10,7 @@ and came back with none of them, but with ``submitter``, ``leadMetadata`` and
 import json
 import random
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Set, Tuple
+from typing import Callable, Dict, List, Set, Tuple
 
 import dlt
 
@@ -20,6 +20,7 @@ from linkedin_leads.emulator.server import account_name, campaign_name, creative
 from linkedin_leads.urns import versioned_form_urn
 
 from .conftest import NOW_MS, every_lead_once, make_source, sql
+from .test_linkedin_shapes import by_id
 from .test_notifications import pipeline_at, start_service, subscribe_all, wait_loaded
 from .test_readable_leads import ACCOUNT, FORM, three_version_dataset
 
@@ -31,10 +32,6 @@ def entity_calls(emulator: LinkedInEmulator) -> List[str]:
     """Paths of the name lookups the emulator answered (ad accounts, campaigns, creatives,
     organizations read by key)."""
     return [r.path for r in emulator.requests if r.path.startswith(ENTITY_PATHS)]
-
-
-def rows_by_id(pipeline: dlt.Pipeline, columns: str) -> Dict[str, Tuple[Any, ...]]:
-    return {row[0]: row[1:] for row in sql(pipeline, f"SELECT id, {columns} FROM lead_form_responses")}
 
 
 def attribution(emulator: LinkedInEmulator) -> Tuple[Set[int], Set[str], Set[int], Set[int]]:
@@ -58,7 +55,7 @@ def test_names_come_from_the_entities_when_leads_carry_no_decorations(
         pipeline = make_pipeline()
         pipeline.run(make_source(emulator))
         every_lead_once(pipeline, emulator)
-        rows = rows_by_id(pipeline, "owner_name, campaign_name, creative_name, campaign_id, creative_id")
+        rows = by_id(pipeline, "owner_name, campaign_name, creative_name, campaign_id, creative_id")
         for lead in emulator.visible_leads():
             owner, campaign, creative, campaign_id, creative_id = rows[lead.id]
             if lead.lead_type == "SPONSORED":
@@ -131,7 +128,7 @@ def test_the_published_lead_shape_loads_whole(dataset: Dataset, make_pipeline: M
         pipeline = make_pipeline()
         pipeline.run(make_source(emulator))
         every_lead_once(pipeline, emulator)
-        rows = rows_by_id(pipeline, "submitter, owner_name, email, form_version")
+        rows = by_id(pipeline, "submitter, owner_name, email, form_version")
         answers = set(sql(pipeline, "SELECT lead_id, answer FROM lead_form_responses__answers"))
         for lead in emulator.visible_leads():
             submitter, owner, email, version = rows[lead.id]
@@ -296,7 +293,7 @@ def test_notified_leads_without_decorations_get_their_names(dataset: Dataset, tm
             wait_loaded(tmp_path / "journal.sqlite")
         finally:
             service.stop()
-        rows = rows_by_id(pipeline_at(tmp_path, "pull"), "owner_name, campaign_name, creative_name")
+        rows = by_id(pipeline_at(tmp_path, "pull"), "owner_name, campaign_name, creative_name")
         assert len(rows) == len(notified)
         for lead in notified:
             urn = lead.entity["associatedEntity"]["associatedCreative"]
