@@ -18,6 +18,11 @@ Each run restores the pipeline state (the progress per owner and lead type, the 
 names, the form versions) from the destination, so the workers keep no local state
 (`use_data_folder=False`, `wipe_local_data=True`).
 
+Each group starts with `<pipeline>_preflight`: `python -m linkedin_leads check` for the group's
+owners (token, scopes, API version, forms and leads readable; a few requests of one record each).
+When a row fails, the task fails with the table and its fixes, and the group's run does not start;
+a token about to expire (30 days) is a warning in the task's log.
+
 When LinkedIn stops a run part-way (a daily quota, or an owner failing after every retry), the
 run task loads what was read and succeeds; the group's `<pipeline>_check` task after it then
 fails, naming what is left, so the DAG run shows failed. The next run continues there.
@@ -31,18 +36,21 @@ from typing import Any, Dict, List
 
 import dlt
 import pendulum
-from airflow.exceptions import AirflowFailException
 from dlt.helpers.airflow_helper import PipelineTasksGroup
 
 try:  # Airflow 3 (the Task SDK and the standard provider)
     from airflow.providers.standard.operators.python import PythonOperator
     from airflow.sdk import Variable, dag
+    from airflow.sdk.exceptions import AirflowFailException
 except ImportError:  # Airflow 2
     from airflow.decorators import dag  # type: ignore[no-redef]
+    from airflow.exceptions import AirflowFailException  # type: ignore[no-redef,assignment]
     from airflow.models import Variable  # type: ignore[no-redef]
     from airflow.operators.python import PythonOperator  # type: ignore[no-redef]
 
 from linkedin_leads import left_line, linkedin_leads, work_left
+from linkedin_leads.check import preflight
+from linkedin_leads.exceptions import LinkedInLeadsError
 from linkedin_leads.shared import writer_destination
 
 DESTINATION = os.environ.get("LINKEDIN_LEADS_DESTINATION", "duckdb")
@@ -86,6 +94,15 @@ def fail_if_work_left(pipeline_name: str) -> None:
         )
 
 
+def check_before_run(group: Dict[str, Any]) -> List[str]:
+    """`check` for the group's owners: fails the task (no retry) with the table of what failed and
+    each fix; returns (and logs) the warnings, such as a token about to expire."""
+    try:
+        return preflight(**group)
+    except LinkedInLeadsError as exc:
+        raise AirflowFailException(str(exc)) from None
+
+
 @dag(
     schedule="@hourly",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -109,13 +126,16 @@ def linkedin_leads_dag() -> None:
             pipeline,
             source,
             decompose="none",
-            trigger_rule="all_done",
             retries=0 if len(groups) == 1 else 1,
             retry_delay=timedelta(seconds=30),
         )
         check = PythonOperator(
             task_id=f"{name}_check", python_callable=fail_if_work_left, op_args=[name], retries=0
         )
+        first = PythonOperator(
+            task_id=f"{name}_preflight", python_callable=check_before_run, op_args=[group], retries=0
+        )
+        first >> run[0]
         run[-1] >> check
 
 

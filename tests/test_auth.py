@@ -162,3 +162,61 @@ def test_auth_with_the_example_secrets_names_the_key(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Setting `credentials.client_id`" in result.stderr and "<a placeholder>" in result.stderr
     assert "Open this link" not in result.stdout
+
+
+FAKE_BROWSER = """import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1]) as answer:  # LinkedIn's page, then the loopback redirect
+    sys.exit(0 if answer.status == 200 else 1)
+"""
+
+
+def test_auth_opens_the_browser_and_takes_its_redirect(emulator: LinkedInEmulator, tmp_path: Path) -> None:
+    # Python's webbrowser runs $BROWSER (with %s for the link): here a script that plays the browser
+    browser = tmp_path / "browser.py"
+    browser.write_text(FAKE_BROWSER)
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "secrets.toml").write_text(SECRETS)
+    base = emulator.token_url.rsplit("/", 1)[0]
+    result = subprocess.run(
+        [sys.executable, "-m", "linkedin_leads", "auth", "--port", str(free_port())],
+        cwd=tmp_path,
+        env={
+            **clean_env(tmp_path),
+            "PYTHONPATH": str(ROOT),
+            "BROWSER": f"{sys.executable} {browser} %s",
+            "SOURCES__LINKEDIN_LEADS__CREDENTIALS__AUTHORIZATION_URL": f"{base}/authorization",
+            "SOURCES__LINKEDIN_LEADS__CREDENTIALS__TOKEN_URL": emulator.token_url,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "paste" not in result.stdout  # the browser opened: nothing asked on stdin
+    written = tomlkit.parse((tmp_path / ".dlt" / "secrets.toml").read_text())
+    assert (
+        str(written["sources"]["linkedin_leads"]["credentials"]["refresh_token"]) in emulator.refresh_tokens
+    )
+
+
+def test_a_taken_port_is_a_named_error(emulator: LinkedInEmulator, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        (tmp_path / ".dlt").mkdir()
+        (tmp_path / ".dlt" / "secrets.toml").write_text(SECRETS)
+        result = subprocess.run(
+            [sys.executable, "-m", "linkedin_leads", "auth", "--no-browser", "--port", str(port)],
+            cwd=tmp_path,
+            env={**clean_env(tmp_path), "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--port" in result.stderr and str(port) in result.stderr and "Traceback" not in result.stderr

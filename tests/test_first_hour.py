@@ -199,3 +199,18 @@ def test_an_expired_refresh_token_fails_before_any_data_request(
     assert "refused the refresh token" in result.stderr and "authorize the app again" in result.stderr
     assert "Traceback" not in result.stderr
     assert emulator.calls() == []  # only the token endpoint was asked
+
+
+def test_an_expired_access_token_fails_before_any_leads_request(
+    emulator: LinkedInEmulator, tmp_path: Path
+) -> None:
+    # a bare access token carries no expiry this side: LinkedIn's 401 on the first (forms) request
+    # stops the run there, with the way to renew, and no leads request is made
+    emulator.expire_access_tokens()
+    work = folder(tmp_path, config_toml(emulator), ACCESS)
+    result = run_script(work, env=env(tmp_path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "has expired" in result.stderr and "python -m linkedin_leads auth" in result.stderr
+    assert "Traceback" not in result.stderr and "test-access-token" not in result.stdout + result.stderr
+    assert [c.path for c in emulator.calls()] == ["/rest/leadForms"]
+    assert "Loaded" not in result.stdout

@@ -144,7 +144,7 @@ def test_an_expired_access_token_without_code_says_how_to_renew(
         emulator.expire_access_tokens()
         error = failure(make_pipeline(), make_source(emulator))
         assert isinstance(error, LinkedInAuthError)
-        assert "has expired (LinkedIn access tokens live 60 days)" in str(error)
+        assert "has expired or was revoked (LinkedIn access tokens live 60 days)" in str(error)
 
 
 def test_a_sunset_version_without_code_still_falls_back(

@@ -533,6 +533,6 @@ def test_expired_access_token_says_how_to_renew(
     with pytest.raises(Exception) as failure:
         pipeline.run(make_source(emulator))
     message = str(failure.value)
-    assert "has expired (LinkedIn access tokens live 60 days)" in message
+    assert "has expired or was revoked (LinkedIn access tokens live 60 days)" in message
     assert "refresh_token" in message
     assert "test-access-token" not in message

@@ -82,6 +82,8 @@ def test_dag_parses_and_loads_every_owner_group(
             "linkedin_leads_group_1",
             "linkedin_leads_group_0_check",
             "linkedin_leads_group_1_check",
+            "linkedin_leads_group_0_preflight",
+            "linkedin_leads_group_1_preflight",
         }
         assert task_states(dag.test()).get("linkedin_leads_group_0_check") == "success"
     with duckdb.connect(str(database), read_only=True) as db:
@@ -110,7 +112,8 @@ def test_a_run_stopped_by_the_daily_quota_loads_what_it_read_and_fails_its_check
         states = task_states(dag.test())
         # the run task loaded what it read; the check after it fails, naming what is left
         assert states["linkedin_leads_check"] == "failed", states
-        assert [s for t, s in states.items() if t != "linkedin_leads_check"] == ["success"]
+        assert states["linkedin_leads_preflight"] == "success", states
+        assert {s for t, s in states.items() if t.startswith("linkedin_leads.")} == {"success"}, states
         with duckdb.connect(str(database), read_only=True) as db:
             loaded = db.execute("SELECT count(*) FROM linkedin.lead_form_responses").fetchone()
         assert loaded is not None and 0 < loaded[0] < len(emulator.visible_leads())
@@ -124,3 +127,46 @@ def test_a_run_stopped_by_the_daily_quota_loads_what_it_read_and_fails_its_check
     with duckdb.connect(str(database), read_only=True) as db:
         ids = sorted(r[0] for r in db.execute("SELECT id FROM linkedin.lead_form_responses").fetchall())
     assert ids == sorted(lead.id for lead in emulator.visible_leads())
+
+
+def test_the_preflight_check_stops_a_group_whose_leads_are_refused_and_warns_of_expiry(
+    airflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    sys.path.insert(0, str(ROOT))
+    from linkedin_leads.emulator import LinkedInEmulator, generate
+
+    data = generate(int(time.time() * 1000), accounts=2, organizations=0, leads=100)
+    database = tmp_path / "airflow_preflight.duckdb"
+    with LinkedInEmulator(data) as emulator:
+        emulator.leads_refused = {f"urn:li:sponsoredAccount:{data.accounts[1]}"}
+        emulator.refresh_token_expires_in = 10 * 86400
+        monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__BASE_URL", emulator.base_url)
+        for key, value in (
+            ("CLIENT_ID", "test-client"),
+            ("CLIENT_SECRET", "test-client-secret"),
+            ("REFRESH_TOKEN", "test-refresh-token"),
+            ("TOKEN_URL", emulator.token_url),
+            ("INTROSPECTION_URL", emulator.token_url.replace("accessToken", "introspectToken")),
+        ):
+            monkeypatch.setenv(f"SOURCES__LINKEDIN_LEADS__CREDENTIALS__{key}", value)
+        monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(database))
+        set_owner_groups(
+            monkeypatch, [{"account_ids": data.accounts[:1]}, {"account_ids": data.accounts[1:]}]
+        )
+        dag = dag_bag().get_dag("linkedin_leads_dag")
+        assert dag is not None
+        with caplog.at_level("WARNING"):
+            states = task_states(dag.test())
+        # the refused group stops at its preflight, before any leads request of its run
+        assert states["linkedin_leads_group_1_preflight"] == "failed", states
+        run = [s for t, s in states.items() if t.startswith("linkedin_leads_group_1.")]
+        assert run == ["upstream_failed"], states
+        # the other group runs, and its preflight warned of the refresh token's expiry
+        assert states["linkedin_leads_group_0_preflight"] == "success", states
+        assert states["linkedin_leads_group_0_check"] == "success", states
+        assert "expires in 10 days" in caplog.text
+        leads_calls = [c for c in emulator.calls("leadFormResponses") if str(data.accounts[1]) in c.query]
+        assert len(leads_calls) == 1  # the preflight's one small query, nothing more
+    with duckdb.connect(str(database), read_only=True) as db:
+        owners = db.execute("SELECT DISTINCT owner_id FROM linkedin.lead_form_responses").fetchall()
+    assert [r[0] for r in owners] == [data.accounts[0]]

@@ -87,9 +87,9 @@ class StaticTokenProvider(AccessTokenProvider):
     def refresh(self, expired: str) -> bool:
         raise LinkedInAuthError(
             "The LinkedIn access token in `sources.linkedin_leads.credentials.access_token` "
-            "has expired (LinkedIn access tokens live 60 days). Generate a new one in the "
-            "LinkedIn developer portal, or configure `client_id`, `client_secret` and "
-            "`refresh_token` instead so the source renews it by itself."
+            "has expired or was revoked (LinkedIn access tokens live 60 days). Put your app's "
+            "`client_id` and `client_secret` there and run `python -m linkedin_leads auth`: it "
+            "writes a `refresh_token`, with which the source renews access tokens by itself."
         )
 
 

@@ -8,6 +8,7 @@ and one small leads query per lead type over the window. Requests are few and sm
 one record each.
 """
 
+import logging
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
@@ -28,11 +29,22 @@ from .config import (
     discovered_owners,
 )
 from .discovery import discover_accounts, discover_organizations
-from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInAuthError, LinkedInLeadsError
+from .exceptions import (
+    LinkedInAccessError,
+    LinkedInAPIError,
+    LinkedInAuthError,
+    LinkedInCheckError,
+    LinkedInLeadsError,
+)
 from .settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, LEAD_FORM_RESPONSES_PATH
+
+logger = logging.getLogger(__name__)
 
 FAILED = 4
 """Exit status of ``check`` when a row failed (0: all passed; 2: a configuration error)."""
+
+EXPIRY = "token expiry"
+"""The row that warns of a token about to expire: a failure for ``check``, a warning before a run."""
 
 SCOPES = {
     "sponsoredAccount": ("r_marketing_leadgen_automation", "r_ads"),
@@ -73,6 +85,29 @@ def linkedin_access(
     return client, owners, False
 
 
+def preflight(**owners: Any) -> List[str]:
+    """``check`` as the gate before a run (the Airflow DAG's first task): raises when a row fails,
+    and returns the warnings (a token about to expire), each also logged.
+
+    Args:
+        **owners: ``account_ids``, ``organization_ids`` or ``lead_types`` to check instead of the
+            configured ones (an Airflow owner group).
+
+    Raises:
+        LinkedInCheckError: A row failed; its message is the table, with each fix.
+        LinkedInConfigError: The configuration is wrong (named key, value and fix).
+    """
+    client, owners_to_check, discovered = linkedin_access(**owners)
+    rows = run_checks(client, owners_to_check, discovered)
+    failed = [row for row in rows if not row.ok and row.check != EXPIRY]
+    if failed:
+        raise LinkedInCheckError(table(rows))
+    warnings = [row.detail for row in rows if row.check == EXPIRY]
+    for warning in warnings:
+        logger.warning(warning)
+    return warnings
+
+
 def run_checks(client: LinkedInClient, owners: List[Owner], discovered: bool, days: int = 365) -> List[Row]:
     """Every row, in order; stops after the token when there is none to check with."""
     rows: List[Row] = []
@@ -99,7 +134,7 @@ def run_checks(client: LinkedInClient, owners: List[Owner], discovered: bool, da
             )
         )
     if warning:
-        rows.append(Row("token expiry", False, warning, "authorize the app again before it expires"))
+        rows.append(Row(EXPIRY, False, warning, "authorize the app again before it expires"))
     pinned = client.api_version
     end = datetime.now(timezone.utc)
     start = end - timedelta(days=days)

@@ -167,3 +167,11 @@ def find_cause(error: BaseException, kind: Union[Type[E], Tuple[Type[E], ...]]) 
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+class LinkedInCheckError(LinkedInLeadsError):
+    """A check before a run failed (``check.preflight``): the rows as a table, each with its fix."""
+
+    def __init__(self, report: str) -> None:
+        self.report = report
+        super().__init__(f"The check before the run failed; nothing was loaded:\n{report}")

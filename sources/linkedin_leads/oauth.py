@@ -94,28 +94,42 @@ class _Callback(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def wait_for_redirect(port: int, read_stdin: bool, timeout: float = WAIT_SECONDS) -> str:
-    """The redirected URL (its path and query): from the loopback server, or pasted on stdin."""
-    answers: queue.Queue[str] = queue.Queue()
-    handler = type("Callback", (_Callback,), {"answers": answers})
-    server = http.server.HTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
-    if read_stdin:
+class Loopback:
+    """The loopback server of the redirect URI, listening before the link is opened (a browser
+    that answers at once finds it up), and the pasted URL on stdin where the browser is elsewhere."""
 
+    def __init__(self, port: int) -> None:
+        self.answers: queue.Queue[str] = queue.Queue()
+        handler = type("Callback", (_Callback,), {"answers": self.answers})
+        try:
+            self.server = http.server.HTTPServer(("127.0.0.1", port), handler)
+        except OSError as exc:
+            raise LinkedInConfigError(
+                "--port",
+                str(port),
+                f"the port is taken ({exc.strerror}): pass another with --port "
+                "and register http://127.0.0.1:<port>/callback in the LinkedIn app",
+            ) from None
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+
+    def read_stdin(self) -> None:
         def pasted() -> None:
             for line in sys.stdin:
                 if line.strip():
-                    answers.put(line.strip())
+                    self.answers.put(line.strip())
                     return
 
         threading.Thread(target=pasted, daemon=True).start()
-    try:
-        return answers.get(timeout=timeout)
-    except queue.Empty:
-        raise LinkedInAuthError(f"No authorization came back within {timeout:g} s") from None
-    finally:
-        server.shutdown()
-        server.server_close()
+
+    def wait(self, timeout: float = WAIT_SECONDS) -> str:
+        """The redirected URL (its path and query), whichever way it came first."""
+        try:
+            return self.answers.get(timeout=timeout)
+        except queue.Empty:
+            raise LinkedInAuthError(f"No authorization came back within {timeout:g} s") from None
+        finally:
+            self.server.shutdown()
+            self.server.server_close()
 
 
 def code_from(redirected: str, state: str) -> str:
@@ -200,16 +214,17 @@ def authorize(port: int, open_browser: bool, secrets_path: Path) -> Tuple[str, D
     redirect_uri = f"http://127.0.0.1:{port}{CALLBACK_PATH}"
     state = secrets.token_urlsafe(24)
     link = authorization_link(authorization_url, client_id, redirect_uri, state)
+    loopback = Loopback(port)
     print(
         "Open this link, sign in with the member whose leads you load, and approve "
         f"(redirect {redirect_uri}):"
     )
     print(link, flush=True)
-    if open_browser:
-        webbrowser.open(link)
-    else:
+    # no browser here (a server, a container): the member opens the link elsewhere and pastes back
+    if not (open_browser and webbrowser.open(link)):
         print("Or paste here the URL your browser was redirected to, then Enter:", flush=True)
-    redirected = wait_for_redirect(port, read_stdin=not open_browser)
+        loopback.read_stdin()
+    redirected = loopback.wait()
     answer = exchange(token_url, client_id, client_secret, code_from(redirected, state), redirect_uri)
     values = {"client_id": client_id, "client_secret": client_secret}
     if answer.get("refresh_token"):
