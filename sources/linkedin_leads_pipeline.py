@@ -3,6 +3,9 @@
     python linkedin_leads_pipeline.py          # your LinkedIn data (configure .dlt/ first)
     python linkedin_leads_pipeline.py --demo   # a local LinkedIn emulator, no credentials
 
+Installed as a package (``pip install linkedin-leads``), the same is the ``linkedin-leads``
+command: ``linkedin-leads run [--demo]``, ``check``, ``auth``, ``notifications ...``, ``--version``.
+
 Each run reads, for each ad account or organization and lead type, only what earlier runs
 have not read (and a lookback for late leads); the first run starts at ``start_date``
 (default: 365 days ago).
@@ -61,6 +64,7 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation  # noqa: E402
 from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
 from linkedin_leads import (  # noqa: E402
+    VERSION,
     LinkedInConfigError,
     LinkedInLeadsError,
     LinkedInOAuthCredentials,
@@ -154,7 +158,10 @@ def summary(pipeline: dlt.Pipeline, load_info: LoadInfo, metrics: Dict[str, Any]
     forms, total = count_rows(pipeline, "lead_forms"), count_rows(pipeline, "lead_form_responses")
     first = metrics.get("first_read") or {}
     spans = metrics.get("spans") or {}
-    lines = ["Leads read, per owner and lead type, with the span of submission times asked of LinkedIn:"]
+    lines = [
+        f"linkedin_leads {VERSION}. Leads read, per owner and lead type, with the span of submission "
+        "times asked of LinkedIn:"
+    ]
     for owner, by_type in sorted((metrics.get("leads_read") or {}).items()):
         for lead_type, count in sorted(by_type.items()):
             span = (spans.get(owner) or {}).get(lead_type)
@@ -256,7 +263,9 @@ def run_demo(leads: int = 3000, pipeline_name: str = "linkedin_leads_demo") -> i
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    """``python linkedin_leads_pipeline.py [--demo | --check | --version]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"linkedin_leads {VERSION}")
     parser.add_argument(
         "--demo", action="store_true", help="load from a local LinkedIn emulator (no credentials)"
     )
@@ -269,6 +278,39 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         return check()
     return run_demo() if args.demo else run()
+
+
+def cli(argv: Optional[List[str]] = None) -> int:
+    """The ``linkedin-leads`` command of the installed package: ``run``, ``check``, ``auth``,
+    ``notifications``; the same code as this script and ``python -m linkedin_leads``."""
+    from linkedin_leads.__main__ import add_commands, dispatch
+
+    parser = argparse.ArgumentParser(prog="linkedin-leads", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"linkedin_leads {VERSION}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    running = commands.add_parser("run", help="load your LinkedIn leads into <pipeline>.duckdb here")
+    running.add_argument(
+        "--demo", action="store_true", help="load from a local LinkedIn emulator (no credentials)"
+    )
+    add_commands(commands)
+    commands.add_parser(
+        "notifications", help="the lead-notification receiver: serve [--demo], subscribe, unsubscribe, list"
+    )
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] != ["notifications"]:
+        args = parser.parse_args(argv)
+        return (run_demo() if args.demo else run()) if args.command == "run" else dispatch(args)
+    # the receiver's own options, parsed by its own parser
+    try:
+        from linkedin_leads.notifications.__main__ import main as notifications_main
+    except ImportError as exc:
+        print(
+            f"The receiver needs the package's extra `notifications` ({exc.name} is missing): "
+            "pip install '.[notifications]' in the checkout, or '<wheel file>[notifications]'",
+            file=sys.stderr,
+        )
+        return 2
+    return notifications_main(argv[1:], prog="linkedin-leads notifications")
 
 
 if __name__ == "__main__":

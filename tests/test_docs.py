@@ -60,3 +60,21 @@ def test_config_toml_lists_every_key() -> None:
     text = (ROOT / ".dlt" / "config.toml").read_text(encoding="utf-8")
     listed = set(re.findall(r"^# ([a-z_]+) = ", text, re.M))
     assert listed == {k for k in source_keys() if not k.startswith("credentials.")}
+
+
+def test_the_version_is_kept_in_one_place_and_released_in_the_changelog() -> None:
+    import re
+
+    from linkedin_leads import __version__
+    from linkedin_leads.settings import VERSION
+
+    assert __version__ == VERSION
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'version = { attr = "linkedin_leads.settings.VERSION" }' in pyproject
+    # the package's dependencies are the requirements files, not a copy of them
+    assert 'dependencies = { file = ["requirements.txt"] }' in pyproject
+    releases = re.findall(r"^## (\S+) \((\d{4}-\d{2}-\d{2})\)", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert releases and releases[0][0] == VERSION, releases[:1]
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    newest = changelog.split(f"## {VERSION} ", 1)[1].split("\n## ", 1)[0]
+    assert "### Upgrade" in newest

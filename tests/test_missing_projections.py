@@ -284,7 +284,8 @@ def test_a_listed_version_is_kept_for_its_late_leads(make_pipeline: MakePipeline
 def test_notified_leads_without_decorations_get_their_names(dataset: Dataset, tmp_path: Path) -> None:
     """The receiver's loader reads leads by id: the same lookups, once per entity."""
     with LinkedInEmulator(dataset, allow_http_webhooks=True, decorations=False) as emulator:
-        service = start_service(emulator, tmp_path)
+        # one batch (a batch is a run: the names are looked up once per entity per batch)
+        service = start_service(emulator, tmp_path, batch_size=40, batch_seconds=120)
         try:
             subscribe_all(emulator, service.url)
             notified = [x for x in emulator.visible_leads() if x.lead_type == "SPONSORED"][:40]

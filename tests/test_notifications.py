@@ -409,3 +409,86 @@ def test_the_source_reads_leads_that_linkedin_no_longer_has_as_missing(
         assert service.loader.failures == 0
     finally:
         service.stop()
+
+
+def metric(text: str, name: str) -> float:
+    """The value of one sample (name with labels) in Prometheus text."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} not in:\n{text}")
+
+
+def test_health_and_metrics(service: Service, notify_emulator: LinkedInEmulator, tmp_path: Path) -> None:
+    base = service.url.rsplit("/linkedin", 1)[0]
+    assert request(f"{base}/healthz") == (
+        200,
+        {"journal": "writable", "loader": "running", "pending": 0, "status": "ok"},
+    )
+    subscribe_all(notify_emulator, service.url)
+    leads = notify_emulator.data.leads[:3]
+    assert notify_emulator.notifications.notify(leads[0], copies=2) == [200, 200]
+    for lead in leads[1:]:
+        assert notify_emulator.notifications.notify(lead) == [200]
+    assert notify_emulator.notifications.notify(leads[0], bad_signature=True) == [401]
+    assert request(service.url, "POST", b"{}", {"X-LI-Signature": "0" * 64})[0] == 401
+    assert request(f"{base}/elsewhere")[0] == 404
+    wait_loaded(tmp_path / "journal.sqlite")
+    with urllib.request.urlopen(f"{base}/metrics") as answer:
+        assert answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = answer.read().decode()
+    prefix = "linkedin_leads_notifications"
+    assert metric(text, f'{prefix}_received_total{{result="accepted"}}') == 3
+    assert metric(text, f'{prefix}_received_total{{result="duplicate"}}') == 1
+    assert metric(text, f'{prefix}_refused_total{{reason="signature"}}') == 2
+    assert metric(text, f'{prefix}_refused_total{{reason="path"}}') == 1
+    assert metric(text, f"{prefix}_loaded_total") == 3
+    assert metric(text, f"{prefix}_pending") == 0
+    assert metric(text, f"{prefix}_oldest_pending_age_seconds") == 0
+    assert metric(text, f"{prefix}_failed_batches_total") == 0
+    assert 0 <= metric(text, f"{prefix}_seconds_since_last_load") < 30
+    # the loader stopped: the receiver still journals, but is not healthy
+    service._stop.set()
+    service.loader.wake()
+    for thread in service._threads:
+        if thread.name == "linkedin_leads_loader":
+            thread.join(timeout=30)
+    status, body = request(f"{base}/healthz")
+    assert status == 503 and body["loader"] == "stopped" and body["status"] == "failing"
+
+
+def test_the_receiver_demo_in_one_command(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "linkedin_leads.notifications", "serve", "--demo"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Landed: 5 leads in linkedin.lead_form_responses, each once (7 deliveries)." in result.stdout
+    assert "After the deletion: 4 leads left" in result.stdout and "(1 row)" in result.stdout
+    assert f"DuckDB file {tmp_path / 'linkedin_leads_demo.duckdb'}" in result.stdout
+    # the receiver's log: where it listens, and a line per batch
+    assert "listening on http://127.0.0.1:" in result.stderr
+    assert "loaded 5 leads and 0 deletions in" in result.stderr
+    assert "loaded 0 leads and 1 deletions in" in result.stderr
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "linkedin_leads_demo.duckdb"), read_only=True) as db:
+        assert db.execute("SELECT count(*) FROM linkedin.lead_form_responses_deleted").fetchone() == (1,)
+
+
+def test_every_serve_option_says_what_it_does_and_its_default() -> None:
+    import argparse
+
+    from linkedin_leads.notifications.__main__ import parser
+
+    commands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
+    serve = commands.choices["serve"]
+    options = [a for a in serve._actions if a.option_strings and a.dest != "help"]
+    assert len(options) == 11
+    for option in options:
+        assert option.help, option.option_strings
+        assert option.dest == "demo" or "default" in option.help, option.option_strings

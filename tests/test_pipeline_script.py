@@ -40,8 +40,10 @@ def test_demo_loads_generated_leads_without_credentials(tmp_path: Path) -> None:
         "Loaded 3000 leads (new, or re-read in the lookback window; 3000 in all) and 9 lead forms."
         in result.stdout
     )
-    # per owner and lead type, what was read
-    assert "Leads read, per owner and lead type" in result.stdout
+    # the version, then per owner and lead type, what was read
+    from linkedin_leads import __version__
+
+    assert f"linkedin_leads {__version__}. Leads read, per owner and lead type" in result.stdout
     for owner_type in ("urn:li:sponsoredAccount:510000000", "urn:li:organization:2400000"):
         assert owner_type in result.stdout
     for lead_type in ("SPONSORED", "COMPANY", "EVENT", "ORGANIZATION_PRODUCT"):
@@ -169,3 +171,26 @@ def test_the_script_sets_lean_allocators_before_pyarrow() -> None:
 
     assert probe("script") == "mapped system"
     assert probe("plain") == "heap mimalloc"  # the same process without the script's settings
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["linkedin_leads_pipeline.py", "--version"],
+        ["-m", "linkedin_leads", "--version"],
+        ["-c", "import sys, linkedin_leads_pipeline as p; sys.exit(p.cli(['--version']))"],
+    ],
+)
+def test_every_entry_point_reports_the_version(command: List[str], tmp_path: Path) -> None:
+    from linkedin_leads import __version__
+
+    result = subprocess.run(
+        [sys.executable, *[str(ROOT / c) if c.endswith(".py") else c for c in command]],
+        cwd=tmp_path,
+        env={**clean_env(tmp_path), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"linkedin_leads {__version__}"

@@ -40,9 +40,13 @@ from .settings import (
     DEFAULT_LOOKBACK_HOURS,
     DEFAULT_PAGE_SIZE,
     HARD_DELETE_HINT,
+    VERSION,
 )
 
+__version__ = VERSION
+
 __all__ = [
+    "VERSION",
     "LinkedInAPIError",
     "LinkedInAccessError",
     "LinkedInAccessTokenCredentials",
@@ -51,6 +55,7 @@ __all__ = [
     "LinkedInLeadsError",
     "LinkedInOAuthCredentials",
     "LinkedInQuotaError",
+    "__version__",
     "find_cause",
     "left_line",
     "linkedin_leads",

@@ -22,6 +22,7 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from .check import as_json, linkedin_access, run_checks, status, table
 from .exceptions import LinkedInConfigError, LinkedInLeadsError
 from .oauth import DEFAULT_PORT, authorize
+from .settings import VERSION
 
 
 def check(as_json_output: bool = False) -> int:
@@ -42,9 +43,8 @@ def check(as_json_output: bool = False) -> int:
     return status(rows)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m linkedin_leads", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """``check`` and ``auth``, for ``python -m linkedin_leads`` and the ``linkedin-leads`` command."""
     checking = commands.add_parser(
         "check", help="verify credentials, scopes, version and owners; load nothing"
     )
@@ -64,10 +64,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     authorizing.add_argument(
         "--secrets", default=".dlt/secrets.toml", help="the file to write (default .dlt/secrets.toml)"
     )
-    args = parser.parse_args(argv)
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Runs the ``check`` or ``auth`` that ``args`` name; returns the exit status."""
     if args.command == "auth":
         return auth(args.port, not args.no_browser, Path(args.secrets))
     return check(args.json)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m linkedin_leads", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"linkedin_leads {VERSION}")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    return dispatch(parser.parse_args(argv))
 
 
 def auth(port: int, open_browser: bool, secrets_path: Path) -> int:

@@ -4,6 +4,10 @@ from typing import Dict, Tuple
 
 from dlt.common.schema.typing import TTableSchemaColumns
 
+VERSION = "1.0.0"
+"""This package's version: the one place it is kept (``pyproject.toml`` reads it from here; see
+``CHANGELOG.md``). ``linkedin-leads --version`` prints it, and every run's summary."""
+
 DEFAULT_BASE_URL = "https://api.linkedin.com/rest"
 """LinkedIn's versioned REST base URL."""
 

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import ssl
 import threading
 import urllib.error
 import urllib.request
@@ -70,6 +71,9 @@ class Notifications:
         """Whether the finder still returns a deleted lead (LinkedIn's behaviour is not documented)."""
         self.deliveries: List[Tuple[str, int]] = []
         """(lead id, status the webhook answered) of every delivery."""
+        self.ca_file: Optional[str] = None
+        """A CA bundle the webhook's certificate is checked against (a test CA), as LinkedIn
+        checks it against the public ones (the default)."""
         self._ids = itertools.count(7_000_001)
         self._lock = threading.Lock()
 
@@ -165,7 +169,7 @@ class Notifications:
         separator = "&" if "?" in webhook else "?"
         try:
             with urllib.request.urlopen(  # noqa: S310  # http(s) only: checked when subscribed
-                f"{webhook}{separator}challengeCode={quote(code)}", timeout=3
+                f"{webhook}{separator}challengeCode={quote(code)}", timeout=3, context=self._tls()
             ) as answer:
                 body = json.loads(answer.read())
         except (OSError, ValueError):
@@ -208,14 +212,17 @@ class Notifications:
         self.emulator.forget_selections()
         return self.notify(lead, "DELETED") if notify else []
 
-    @staticmethod
-    def post(url: str, body: bytes, headers: Dict[str, str]) -> int:
+    def _tls(self) -> ssl.SSLContext:
+        """Certificates checked, against ``ca_file`` when set."""
+        return ssl.create_default_context(cafile=self.ca_file)
+
+    def post(self, url: str, body: bytes, headers: Dict[str, str]) -> int:
         """POSTs to a webhook; returns its status (0 when it cannot be reached)."""
         request = urllib.request.Request(  # noqa: S310  # a subscribed http(s) webhook
             url, data=body, method="POST", headers={"Content-Type": "application/json", **headers}
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=10, context=self._tls()) as answer:  # noqa: S310
                 return int(answer.status)
         except urllib.error.HTTPError as error:
             return int(error.code)

@@ -16,6 +16,7 @@ form versions it knew when it shared the pull's state (a receiver deployed befor
 
 import argparse
 import json
+import logging
 import os
 import sys
 from typing import Any, Dict, List, Optional
@@ -25,9 +26,9 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
 from .. import LinkedInLeadsError
 from ..check import linkedin_access
-from ..settings import RECEIVER_SUFFIX
+from ..settings import RECEIVER_SUFFIX, VERSION
 from ..shared import duckdb_here, inherited_state, lock_timeout
-from .loader import DEFAULT_BATCH_SECONDS, DEFAULT_BATCH_SIZE
+from .loader import DEFAULT_BATCH_SECONDS, DEFAULT_BATCH_SIZE, log
 from .service import DEFAULT_PATH, Service
 from .source import lead_notifications
 from .subscriptions import list_subscriptions, subscribe, unsubscribe
@@ -49,37 +50,93 @@ def client_secret() -> Optional[str]:
     return None
 
 
-def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(
-        prog="python -m linkedin_leads.notifications", description=__doc__.splitlines()[0]
+DESCRIPTION = (
+    "The LinkedIn lead-notification receiver: a webhook that journals LinkedIn's signed "
+    "notifications and loads them, new leads and deletions, into the pull's tables within seconds."
+)
+EPILOG = (
+    "Options override [sources.linkedin_leads.notifications] in .dlt/config.toml; the "
+    "credentials and owners are the pull's. Try it without LinkedIn: serve --demo."
+)
+
+
+def parser(prog: str = "python -m linkedin_leads.notifications") -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog=prog, description=DESCRIPTION, epilog=EPILOG)
+    commands = main.add_subparsers(
+        dest="command", required=True, metavar="{serve,subscribe,unsubscribe,list}"
     )
-    commands = main.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the webhook receiver and its loader")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--path")
-    serve.add_argument("--journal")
-    serve.add_argument("--batch-seconds", type=float)
-    serve.add_argument("--batch-size", type=int)
+    serve = commands.add_parser(
+        "serve",
+        help="run the webhook receiver and its loader",
+        description="Run the webhook and its loader until SIGINT or SIGTERM. LinkedIn calls only https "
+        "webhooks: keep --host 127.0.0.1 behind a TLS proxy (deploy/ has nginx and Caddy files).",
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="start a LinkedIn emulator beside the receiver, subscribe, send signed notifications "
+        "(repeats and a deletion included), print what landed, and stop; no credentials needed",
+    )
+    serve.add_argument("--host", help="interface to listen on (default: config host, else 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: config port, else 8000; 0: any)")
+    serve.add_argument("--path", help=f"the webhook's path (default: config path, else {DEFAULT_PATH})")
+    serve.add_argument(
+        "--journal",
+        help="the journal file, SQLite, on a persistent disk (default: config journal, else "
+        "linkedin_leads_notifications.sqlite in this folder)",
+    )
+    serve.add_argument(
+        "--batch-seconds",
+        type=float,
+        help="longest a notification waits for its batch "
+        f"(default: config batch_seconds, else {DEFAULT_BATCH_SECONDS:g})",
+    )
+    serve.add_argument(
+        "--batch-size",
+        type=int,
+        help="load at once when this many are pending "
+        f"(default: config batch_size, else {DEFAULT_BATCH_SIZE})",
+    )
     serve.add_argument(
         "--pipeline-name",
         default="linkedin_leads",
         help="the pull's pipeline name; the receiver writes under <name>_receiver (default: linkedin_leads)",
     )
-    serve.add_argument("--destination", default=os.environ.get("LINKEDIN_LEADS_DESTINATION", "duckdb"))
-    serve.add_argument("--dataset", default="linkedin")
-    serve.add_argument("--pipelines-dir", help="the loader's pipeline folder (default: beside the journal)")
+    serve.add_argument(
+        "--destination",
+        default=os.environ.get("LINKEDIN_LEADS_DESTINATION", "duckdb"),
+        help="dlt destination "
+        "(default: $LINKEDIN_LEADS_DESTINATION, else duckdb: <pipeline-name>.duckdb here)",
+    )
+    serve.add_argument("--dataset", default="linkedin", help="dataset to load into (default: linkedin)")
+    serve.add_argument(
+        "--pipelines-dir",
+        help="the receiver's dlt pipelines folder (default: linkedin_leads_receiver/ beside the journal)",
+    )
     sub = commands.add_parser("subscribe", help="subscribe every owner and lead type to a webhook")
-    sub.add_argument("--webhook-url", required=True, help="the receiver's public HTTPS URL")
+    sub.add_argument("--webhook-url", required=True, help="the receiver's public https URL")
     unsub = commands.add_parser("unsubscribe", help="delete subscriptions")
     target = unsub.add_mutually_exclusive_group(required=True)
-    target.add_argument("--webhook-url")
-    target.add_argument("--all", action="store_true")
+    target.add_argument("--webhook-url", help="delete the subscriptions to this URL")
+    target.add_argument("--all", action="store_true", help="delete every subscription of the owners")
     commands.add_parser("list", help="list the subscriptions of every owner and lead type")
     return main
 
 
+def show_progress() -> None:
+    """The receiver's own log on stderr at INFO: where it listens, a line per batch."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
 def serve(args: argparse.Namespace) -> int:
+    show_progress()
+    if args.demo:
+        from .demo import run_demo
+
+        return run_demo(args.port or 0)
     secret = client_secret()
     if secret is None:
         print(
@@ -118,13 +175,13 @@ def serve(args: argparse.Namespace) -> int:
         batch_size=args.batch_size or int(setting("batch_size", DEFAULT_BATCH_SIZE)),
         lock_timeout=lock_timeout(),
     )
-    print(f"Receiving LinkedIn lead notifications; journal {journal}", flush=True)
+    log.info(f"linkedin_leads {VERSION}: receiving LinkedIn lead notifications; journal {journal}")
     service.serve_forever()
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    args = parser().parse_args(argv)
+def main(argv: Optional[List[str]] = None, prog: str = "python -m linkedin_leads.notifications") -> int:
+    args = parser(prog).parse_args(argv)
     try:
         if args.command == "serve":
             return serve(args)

@@ -105,6 +105,12 @@ class Journal:
             )
             self._db.execute("COMMIT")
 
+    def probe_write(self) -> None:
+        """Takes the file's write lock and gives it back (``/healthz``); raises when it cannot."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("ROLLBACK")
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -9,11 +9,10 @@ destination's state is newer) before new data is extracted, since dlt would othe
 the new data.
 """
 
+import logging
 import threading
 import time
 from typing import Any, Callable, List, Optional
-
-from dlt.common import logger
 
 from ..settings import DEFAULT_LOCK_TIMEOUT
 from ..shared import destination_lock, run_writer
@@ -21,6 +20,9 @@ from .journal import Entry, Journal
 
 DEFAULT_BATCH_SECONDS = 5.0
 DEFAULT_BATCH_SIZE = 200
+log = logging.getLogger("linkedin_leads.notifications")
+"""The receiver's own log: where it listens, and a line per batch (``serve`` shows INFO)."""
+
 RETRY_SECONDS = 10.0
 """After a failed batch, the loader waits this long before trying again (entries stay pending)."""
 
@@ -55,7 +57,12 @@ class Loader:
         self.batch_size = batch_size
         self.lock_timeout = lock_timeout
         self.loaded = 0
+        """Notifications loaded (leads and deletions)."""
+        self.deletions = 0
+        """``DELETED`` notifications among them."""
         self.failures = 0
+        self.last_loaded_at: Optional[float] = None
+        """When the last batch was loaded (epoch seconds)."""
         self._wake = threading.Event()
         self._pipeline: Optional[Any] = None
 
@@ -77,6 +84,7 @@ class Loader:
         entries = self.journal.pending(self.batch_size)
         if not entries:
             return 0
+        began = time.monotonic()
         if self._pipeline is None:
             self._pipeline = self.make_pipeline()
         pipeline = self._pipeline
@@ -87,7 +95,14 @@ class Loader:
                 pipeline.run()  # a package an earlier crash or failure left: its entries are pending
             run_writer(pipeline, self.make_source(entries))
         self.journal.mark_done([entry.key for entry in entries])
+        deletions = sum(entry.action == "DELETED" for entry in entries)
         self.loaded += len(entries)
+        self.deletions += deletions
+        self.last_loaded_at = time.time()
+        log.info(
+            f"loaded {len(entries) - deletions} leads and {deletions} deletions "
+            f"in {time.monotonic() - began:.1f} s ({self.journal.count_pending()} pending)"
+        )
         return len(entries)
 
     def run(self, stop: threading.Event) -> None:
@@ -102,5 +117,5 @@ class Loader:
                 self.load_batch()
             except Exception as exc:  # any failure: entries stay pending, tried again
                 self.failures += 1
-                logger.error(f"Loading lead notifications failed; trying again in {RETRY_SECONDS} s: {exc}")
+                log.error(f"Loading lead notifications failed; trying again in {RETRY_SECONDS} s: {exc}")
                 stop.wait(RETRY_SECONDS)

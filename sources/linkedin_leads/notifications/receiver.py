@@ -12,6 +12,13 @@ Every refusal is a 4xx with a JSON ``error`` saying why, and nothing is journale
 missing challenge or a body that is not a notification, 401 for a missing or wrong signature,
 404 for another path, 405 for another method, 413 for a body over the limit. Nothing secret
 is logged: not the client secret, not a signature.
+
+With ``metrics`` (``metrics.ReceiverMetrics``), two more routes for operators, not for LinkedIn
+(a TLS proxy in front forwards only the webhook's path):
+
+- ``GET /healthz``: 200 when the journal takes writes and the loader runs, 503 otherwise, with
+  a JSON body saying which;
+- ``GET /metrics``: Prometheus text format.
 """
 
 import hashlib
@@ -22,11 +29,12 @@ from dlt.common import logger
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..urns import lead_response_id
 from .journal import Journal
+from .metrics import CONTENT_TYPE, ReceiverMetrics
 from .signing import challenge_response, is_signed
 
 MAX_BODY_BYTES = 64 * 1024
@@ -53,6 +61,8 @@ def create_app(
     path: str = "/linkedin/lead-notifications",
     max_body_bytes: int = MAX_BODY_BYTES,
     on_accepted: Optional[Callable[[], None]] = None,
+    metrics: Optional[ReceiverMetrics] = None,
+    loader_alive: Callable[[], bool] = lambda: True,
 ) -> Starlette:
     """The receiver's ASGI app.
 
@@ -62,12 +72,19 @@ def create_app(
         path: The webhook's path (the URL subscribed, without scheme and host).
         max_body_bytes: Larger bodies are refused with 413.
         on_accepted: Called after a new notification is journaled (wakes the loader).
+        metrics: Counts what the webhook receives and refuses; serves ``/metrics`` and ``/healthz``.
+        loader_alive: Whether the loader runs (``/healthz``).
     """
+
+    def refused(status: int, reason: str, error: str) -> JSONResponse:
+        if metrics is not None:
+            metrics.refused.labels(reason).inc()
+        return refuse(status, error)
 
     async def validate(request: Request) -> JSONResponse:
         code = request.query_params.get("challengeCode")
         if not code:
-            return refuse(400, "a GET must carry LinkedIn's challengeCode")
+            return refused(400, "no_challenge", "a GET must carry LinkedIn's challengeCode")
         return JSONResponse(
             {"challengeCode": code, "challengeResponse": challenge_response(client_secret, code)}
         )
@@ -75,23 +92,27 @@ def create_app(
     async def notify(request: Request) -> JSONResponse:
         declared = request.headers.get("content-length")
         if declared is not None and not declared.isdigit():
-            return refuse(400, "Content-Length is not a number")
+            return refused(400, "bad_length", "Content-Length is not a number")
         if declared is not None and int(declared) > max_body_bytes:
-            return refuse(413, f"the body is over {max_body_bytes} bytes")
+            return refused(413, "too_large", f"the body is over {max_body_bytes} bytes")
         try:
             body = await read_body(request, max_body_bytes)
         except BodyTooLargeError:
-            return refuse(413, f"the body is over {max_body_bytes} bytes")
+            return refused(413, "too_large", f"the body is over {max_body_bytes} bytes")
         if not is_signed(client_secret, body, request.headers.get("x-li-signature")):
             logger.warning("Lead notification refused: missing or wrong X-LI-Signature")
-            return refuse(401, "missing or wrong X-LI-Signature")
+            return refused(401, "signature", "missing or wrong X-LI-Signature")
         try:
             payload = json.loads(body)
         except ValueError:
-            return refuse(400, "the body is not JSON")
+            return refused(400, "not_json", "the body is not JSON")
         lead_id = lead_response_id(payload.get("leadGenFormResponse")) if isinstance(payload, dict) else None
         if lead_id is None or not isinstance(payload.get("leadAction"), str):
-            return refuse(400, "not a lead notification: leadGenFormResponse and leadAction are required")
+            return refused(
+                400,
+                "not_a_notification",
+                "not a lead notification: leadGenFormResponse and leadAction are required",
+            )
         occurred = payload.get("occurredAt")
         new = await run_in_threadpool(
             journal.add,
@@ -103,19 +124,36 @@ def create_app(
         )
         if new and on_accepted is not None:
             on_accepted()
+        if metrics is not None:
+            metrics.received.labels("accepted" if new else "duplicate").inc()
         return JSONResponse({"status": "accepted" if new else "duplicate"})
 
     async def webhook(request: Request) -> JSONResponse:
         return await (validate(request) if request.method == "GET" else notify(request))
 
     async def not_found(request: Request, exc: Exception) -> JSONResponse:
-        return refuse(404, "not the webhook's path")
+        return refused(404, "path", "not the webhook's path")
 
     async def not_allowed(request: Request, exc: Exception) -> JSONResponse:
-        return refuse(405, "the webhook takes GET (validation) and POST (notifications)")
+        return refused(405, "method", "the webhook takes GET (validation) and POST (notifications)")
 
+    routes = [Route(path, webhook, methods=["GET", "POST"])]
+    if metrics is not None:
+        watched = metrics
+
+        async def healthz(request: Request) -> JSONResponse:
+            ok, body = await run_in_threadpool(watched.health, loader_alive())
+            return JSONResponse(body, status_code=200 if ok else 503)
+
+        async def prometheus(request: Request) -> Response:
+            return Response(await run_in_threadpool(watched.exposition), media_type=CONTENT_TYPE)
+
+        routes += [
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", prometheus, methods=["GET"]),
+        ]
     return Starlette(
-        routes=[Route(path, webhook, methods=["GET", "POST"])],
+        routes=routes,
         exception_handlers={404: not_found, 405: not_allowed},
     )
 

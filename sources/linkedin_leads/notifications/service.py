@@ -12,10 +12,28 @@ import uvicorn
 
 from ..settings import DEFAULT_LOCK_TIMEOUT
 from .journal import Entry, Journal
-from .loader import DEFAULT_BATCH_SECONDS, DEFAULT_BATCH_SIZE, Loader
+from .loader import DEFAULT_BATCH_SECONDS, DEFAULT_BATCH_SIZE, Loader, log
+from .metrics import ReceiverMetrics
 from .receiver import MAX_BODY_BYTES, create_app
 
 DEFAULT_PATH = "/linkedin/lead-notifications"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, saying where it listens once its sockets are bound."""
+
+    path = DEFAULT_PATH
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            host, port = self.address()
+            log.info(
+                f"listening on http://{host}:{port}: webhook {self.path}, health /healthz, metrics /metrics"
+            )
+
+    def address(self) -> Any:
+        return next(s for server in self.servers for s in server.sockets).getsockname()[:2]
 
 
 class Service:
@@ -53,14 +71,28 @@ class Service:
         self.loader = Loader(
             self.journal, make_pipeline, make_source, batch_seconds, batch_size, lock_timeout
         )
-        app = create_app(client_secret, self.journal, path, max_body_bytes, on_accepted=self.loader.wake)
-        self.server = uvicorn.Server(
+        self.metrics = ReceiverMetrics(self.journal, self.loader)
+        app = create_app(
+            client_secret,
+            self.journal,
+            path,
+            max_body_bytes,
+            on_accepted=self.loader.wake,
+            metrics=self.metrics,
+            loader_alive=self.loader_alive,
+        )
+        self.server = _Server(
             uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
         )
+        self.server.path = path
         self.path = path
         self.url = ""
         self._stop = threading.Event()
         self._threads: List[threading.Thread] = []
+
+    def loader_alive(self) -> bool:
+        """Whether the loader's thread runs (``/healthz``)."""
+        return any(t.name == "linkedin_leads_loader" and t.is_alive() for t in self._threads)
 
     def _start_loader(self) -> None:
         thread = threading.Thread(
@@ -101,6 +133,5 @@ class Service:
         self.journal.close()
 
     def _url(self) -> str:
-        sockets = [s for server in self.server.servers for s in server.sockets]
-        host, port = sockets[0].getsockname()[:2]
+        host, port = self.server.address()
         return f"http://{host}:{port}{self.path}"
