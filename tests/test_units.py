@@ -9,7 +9,8 @@ import pytest
 from dlt.common.json import json
 
 from linkedin_leads.forms import FormCatalog, FormVersion, QuestionColumns, resolve_form_version
-from linkedin_leads.lead_tables import LeadTableBuilder, page_tables
+from linkedin_leads.lead_tables import LeadTableBuilder
+from linkedin_leads.pages import page_tables
 from linkedin_leads.paging import paginate
 from linkedin_leads.records import decode_lead_page, form_version_urns
 from linkedin_leads.urns import (

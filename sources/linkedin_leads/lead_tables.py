@@ -12,15 +12,10 @@ Arrow tables per page:
 Built for speed: it runs for every lead and every answer (``bench/README.md`` has the figures).
 """
 
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import (
-    AbstractSet,
     Any,
-    Callable,
-    ContextManager,
     Dict,
-    Iterable,
     List,
     Optional,
     Sequence,
@@ -28,17 +23,13 @@ from typing import (
     Tuple,
 )
 
-import dlt
 import pyarrow as pa
 from dlt.common.json import json
-from dlt.common.typing import TDataItem
 
 from .columns import ANSWER_COLUMNS, CONSENT_COLUMNS, LEAD_COLUMNS, arrow_table, timestamps
-from .deletions import child_table_hints
 from .forms import FetchForm, FormCatalog, FormVersion, Question
 from .names import EntityNames
 from .records import Answer, ConsentResponse, Lead
-from .settings import ANSWERS_TABLE, CONSENTS_TABLE
 from .urns import parse_versioned_form_urn, urn, urn_id
 from .values import entity_name, text_value
 
@@ -352,84 +343,6 @@ class LeadTableBuilder:
         }
         columns.update(_of_their_leads(leads, rows.lead_row))
         return arrow_table(columns, CONSENT_COLUMNS, ("lead_id", "consent_id", "submitted_at"))
-
-
-def resolve_forms(
-    catalog: FormCatalog,
-    page: Sequence[Lead],
-    fetch: Optional[FetchForm],
-    waiting: Optional[Callable[[], ContextManager[None]]] = None,
-) -> None:
-    """Looks up, in the calling thread, the form versions of a page the catalog does not know yet.
-
-    A slice reader calls it before handing the page to a table builder: a lookup is a request to
-    LinkedIn, and made in the builders it would queue every reader's lookups behind two threads.
-    ``waiting`` is entered around the lookups, if any (the reader gives back its page slot).
-    The reader has looked up the versions its body names before decoding it
-    (``look_up_forms``), so this finds one only where that search missed it.
-    """
-    look_up_forms(catalog, {lead.versioned_lead_gen_form_urn for lead in page}, fetch, waiting)
-
-
-def look_up_forms(
-    catalog: FormCatalog,
-    urns: Iterable[Optional[str]],
-    fetch: Optional[FetchForm],
-    waiting: Optional[Callable[[], ContextManager[None]]] = None,
-) -> None:
-    """Looks up, in the calling thread, the form versions of these URNs the catalog lacks.
-
-    A slice reader calls it with the URNs found in a page's body (``records.form_version_urns``)
-    before decoding the body: while it waits on LinkedIn, or on another reader looking up the
-    same version, it holds the body's bytes and no decoded page (``bench/README.md``).
-    """
-    versions = {parse_versioned_form_urn(urn) for urn in urns}
-    unknown = [key for key in versions if not catalog.knows(*key)]
-    if not unknown:
-        return
-    with waiting() if waiting else nullcontext():
-        for form_id, version in unknown:
-            catalog.get(form_id, version, fetch)
-
-
-def page_tables(
-    builder: LeadTableBuilder,
-    page: Sequence[Lead],
-    limited: Optional[bool],
-    skip: AbstractSet[str] = frozenset(),
-) -> Optional[Tuple[List[TDataItem], int, int]]:
-    """One page of leads as Arrow tables (leads, answers, consents), its leads and its newest.
-
-    ``limited`` is the test-lead filter (None: all, False: real leads only, True: test leads
-    only); leads whose id is in ``skip`` (deleted on LinkedIn) are left out; None is returned
-    when no lead of the page passes. The answers and consents go to their own tables with their
-    own keys (dlt's table variants, ``deletions.child_table_hints``).
-    """
-    add = builder.add
-    if limited is None and not skip:
-        for lead in page:
-            add(lead)
-    else:  # LinkedIn's filter is applied again: `false` may not exclude test leads
-        for lead in page:
-            if (limited is None or bool(lead.test_lead) is limited) and lead.id not in skip:
-                add(lead)
-    if not builder.count:
-        return None
-    newest = max(builder.fixed["submitted_at"])
-    leads, answers, consents = builder.tables()
-    tables: List[TDataItem] = [
-        leads,
-        dlt.mark.with_hints(
-            answers, child_table_hints(ANSWERS_TABLE, "question_id"), create_table_variant=True
-        ),
-    ]
-    if consents.num_rows:
-        tables.append(
-            dlt.mark.with_hints(
-                consents, child_table_hints(CONSENTS_TABLE, "consent_id"), create_table_variant=True
-            )
-        )
-    return tables, builder.count, newest
 
 
 def _of_their_leads(leads: pa.Table, lead_rows: List[int]) -> Dict[str, Any]:

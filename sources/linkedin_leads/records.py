@@ -130,7 +130,7 @@ def form_version_urns(body: bytes) -> Set[str]:
     A search, not a parse (about 1 ms for a page of 1,000 leads, a third of decoding it): it
     may find a value the decoded page lacks (a field of that name nested elsewhere), and misses
     only a key spelt with escapes, which the decoded page's own check
-    (``lead_tables.resolve_forms``) then finds.
+    (``pages.resolve_forms``) then finds.
     """
     matches = _FORM_VERSION_COMPACT.findall(body)  # LinkedIn's compact JSON
     found = set(matches)

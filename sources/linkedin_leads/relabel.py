@@ -21,8 +21,9 @@ from .client import LinkedInClient
 from .config import Owner
 from .exceptions import LinkedInAPIError
 from .forms import FormCatalog
-from .lead_tables import LeadTableBuilder, UrnIds, page_tables
+from .lead_tables import LeadTableBuilder, UrnIds
 from .names import EntityNames
+from .pages import page_tables
 from .restli import Raw
 from .settings import LEAD_FIELDS
 from .urns import versioned_form_urn

@@ -33,7 +33,8 @@ from .deletions import deleted_lead_ids
 from .discovery import discover_accounts, discover_organizations
 from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInLeadsError
 from .forms import FormCatalog, lead_form_row
-from .lead_tables import LeadTableBuilder, look_up_forms, page_tables, resolve_forms
+from .lead_tables import LeadTableBuilder
+from .pages import look_up_forms, page_tables, resolve_forms
 from .progress import PairProgress, Slice, plan
 from .records import decode_lead_page, form_version_urns
 from .relabel import pending_since, read_again

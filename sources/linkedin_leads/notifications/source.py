@@ -28,8 +28,9 @@ from ..client import LinkedInClient
 from ..config import check_keys, check_test_leads, checked_client
 from ..deletions import child_keys, deleted_lead_ids, tombstones
 from ..forms import FormCatalog, QuestionColumns
-from ..lead_tables import LeadTableBuilder, UrnIds, page_tables
+from ..lead_tables import LeadTableBuilder, UrnIds
 from ..names import EntityNames
+from ..pages import page_tables
 from ..resources import TEST_LEAD_FILTER
 from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, HARD_DELETE_HINT
 from ..shared import (
