@@ -49,6 +49,7 @@ def main() -> None:
         for o in filter(None, args.organizations.split(","))
     ]
     leads = 0
+    received = 0
     for owner in owners:
         for lead_type in owner["types"]:
             start = 0
@@ -63,9 +64,9 @@ def main() -> None:
                         ("count", DEFAULT_PAGE_SIZE),
                     ]
                 )
-                body = json.loads(
-                    session.get(f"{args.base_url}/leadFormResponses?{query}", timeout=60).content
-                )
+                content = session.get(f"{args.base_url}/leadFormResponses?{query}", timeout=60).content
+                received += len(content)
+                body = json.loads(content)
                 elements = body["elements"]
                 if not elements:
                     break
@@ -76,6 +77,7 @@ def main() -> None:
             {
                 "elapsed_s": time.perf_counter() - started,
                 "leads_loaded": leads,
+                "bytes_per_lead": received / max(1, leads),
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )

@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument("--organizations", type=int, default=1)
     parser.add_argument("--forms-per-owner", type=int, default=3)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--rich", action="store_true", help="leads as rich as real ones (emulator.generate)")
     parser.add_argument("--daily-quota", type=int, default=0, help="leadFormResponses calls a day (0: none)")
     args = parser.parse_args()
     started = time.time()
@@ -35,6 +36,7 @@ def main() -> None:
         forms_per_owner=args.forms_per_owner,
         leads=args.leads,
         days=360,
+        rich=args.rich,
     )
     for lead in data.leads:  # serialize up front so serving is what gets measured
         lead.json_bytes  # noqa: B018

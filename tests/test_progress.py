@@ -1,6 +1,6 @@
 """Span arithmetic, per-pair progress and slice planning (pure: no HTTP, no dlt)."""
 
-from typing import List
+from typing import Callable, List
 
 import pytest
 
@@ -9,15 +9,16 @@ from linkedin_leads.progress import (
     FILL_MIN_SPAN_MS,
     MAX_SLICE_SPAN_MS,
     MIN_SLICE_SPAN_MS,
+    PROBE_PAGES,
     Pair,
     PairProgress,
     Slice,
     Span,
     cut,
+    estimate,
     halve,
     merge,
     plan,
-    should_split,
     split,
     subtract,
 )
@@ -112,25 +113,44 @@ def test_a_pair_of_unknown_rate_is_one_query_per_span() -> None:
     assert [(s.pair, s.span) for s in slices] == [(A, year), (B, year)]
 
 
-def test_a_full_first_page_cuts_the_slice_into_30_days_at_most() -> None:
+def test_a_full_first_page_is_probed_before_the_slice_is_cut() -> None:
+    asked: List[int] = []
+
+    def has_lead_at(leads: int) -> Callable[[int], bool]:
+        def probe(offset: int) -> bool:
+            asked.append(offset)
+            return offset < leads
+
+        return probe
+
+    # at most PROBE_PAGES pages: paged on, one probe
+    assert estimate(has_lead_at(9_999), 1000) is None and asked == [PROBE_PAGES * 1000]
+    asked.clear()
+    # bigger: probes at twice the offset until one finds nothing; the middle of the bounds
+    assert estimate(has_lead_at(35_000), 1000) == 30_000 and asked == [10_000, 20_000, 40_000]
+    asked.clear()
+    assert estimate(lambda offset: True, 1000) == 1_280_000  # every probe found one: at least that
+
+
+def test_a_big_slice_is_cut_into_slices_of_about_five_pages() -> None:
     year = Slice(A, 0, 365 * DAY_MS)
-    assert should_split(year, busy=40, workers=10)  # longer than 30 days: always
-    parts = split(year, busy=40, workers=10)  # every worker busy: no finer cut
-    assert len(parts) == 13 and all(s.end - s.start <= MAX_SLICE_SPAN_MS for s in parts)
+    parts = split(year, 50_000, 1000, busy=40, workers=10)  # every worker busy: no finer cut
+    assert len(parts) == 10 and all(p.sized for p in parts)
     assert merge(s.span for s in parts) == [year.span]  # every millisecond, once
     assert parts[0].end == year.end and parts[1].end == parts[0].start  # newest first
 
 
 def test_one_big_pair_is_cut_finer_to_keep_every_worker_busy() -> None:
     year = Slice(A, 0, 360 * DAY_MS)
-    parts = split(year, busy=1, workers=10)
-    assert len(parts) == 20  # two per worker
+    parts = split(year, 200_000, 1000, busy=1, workers=10)
+    assert len(parts) == 40  # five pages each: already two per worker
+    parts = split(year, 30_000, 1000, busy=1, workers=10)
+    assert len(parts) == 20  # halved to two per worker
     assert merge(s.span for s in parts) == [year.span]
     assert min(s.end - s.start for s in parts) >= FILL_MIN_SPAN_MS
-    # a month is cut only while workers would idle, and never below 7 days
-    month = Slice(A, 0, 30 * DAY_MS)
-    assert should_split(month, busy=3, workers=10) and not should_split(month, busy=20, workers=10)
-    assert not should_split(Slice(A, 0, 13 * DAY_MS), busy=1, workers=10)
+    # never below a page of leads expected
+    parts = split(year, 12_000, 1000, busy=1, workers=10)
+    assert len(parts) <= 12 and min(s.end - s.start for s in parts) >= 360 * DAY_MS // 12 // 2
 
 
 def test_a_run_with_nothing_new_makes_one_query_per_pair() -> None:

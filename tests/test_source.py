@@ -17,6 +17,7 @@ from linkedin_leads import records, resources
 from linkedin_leads.client import LinkedInClient
 from linkedin_leads.emulator import Dataset, Fault, Lead, LeadForm, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS, form_versions
+from linkedin_leads.progress import MAX_PROBES, PROBE_PAGES
 from linkedin_leads.runs import DECODED_PAGES
 from linkedin_leads.values import from_epoch_ms
 
@@ -323,9 +324,10 @@ def old_versions(leads: List[Lead], emulator: LinkedInEmulator) -> int:
 
 
 def test_api_call_budget(emulator: LinkedInEmulator, make_pipeline: MakePipeline) -> None:
-    """Backfill: per time slice ceil(leads / page) + 1 calls, one call more for a slice whose
-    first page showed it must be cut, the forms listings, one look-up per form version other
-    than the current one, and a bounded number of slices.
+    """Backfill: per (owner, lead type) one query, ceil(leads / page) + 1 calls, plus one probe
+    of one lead when its first page came back full (at ``PROBE_PAGES`` pages in: nothing there,
+    so it is paged on and no page is read twice), the forms listings, and one look-up per form
+    version other than the current one: within 2 calls per page of leads plus 2 per pair.
 
     Incremental with no new leads: one forms listing per owner and one responses query per
     (owner, lead type), re-reading that pair's newest lead (LinkedIn's range bounds are
@@ -340,14 +342,16 @@ def test_api_call_budget(emulator: LinkedInEmulator, make_pipeline: MakePipeline
     forms = queries(emulator, "leadForms")
     assert len(forms) == owners and all(v == [0, 2] for v in forms.values())  # a page, an empty page
     slices = queries(emulator, "leadFormResponses")
-    # a slice whose first page came back full and that was cut instead: that page its only call
-    cut = {q for q, starts in slices.items() if starts == [0] and leads_in_query(emulator, q) > 50}
-    read = {q: starts for q, starts in slices.items() if q not in cut}
+    probes = {q: starts for q, starts in slices.items() if '"fields": "id"' in q}
+    read = {q: starts for q, starts in slices.items() if q not in probes}
+    assert len(read) == pairs  # no pair holds more than PROBE_PAGES pages: none cut
     for query, starts in read.items():
         assert len(starts) == -(-leads_in_query(emulator, query) // 50) + 1, query
     assert sum(leads_in_query(emulator, q) for q in read) == len(emulator.visible_leads())
-    # one query per pair, and each pair with more than a page cut into slices of 30 days at most
-    assert len(cut) == pairs and len(read) <= pairs * (13 + 2 * 10)
+    big = [q for q in read if leads_in_query(emulator, q) >= 50]
+    assert big and len(probes) == len(big) and all(s == [PROBE_PAGES * 50] for s in probes.values())
+    pages = sum(-(-leads_in_query(emulator, q) // 50) for q in read)
+    assert sum(len(s) for s in slices.values()) <= 2 * pages + 2 * pairs
     versions = [r for r in emulator.calls("leadFormResponses") if "versionedLeadGenFormUrn" in r.params]
     assert len(versions) == old_versions(emulator.visible_leads(), emulator) > 0
 
@@ -360,6 +364,37 @@ def test_api_call_budget(emulator: LinkedInEmulator, make_pipeline: MakePipeline
     assert all(v == [0, 1] for v in leads.values())  # ... re-reading its newest lead
     # form versions looked up once are kept in the pipeline state: never asked for again
     assert not [r for r in emulator.calls("leadFormResponses") if "versionedLeadGenFormUrn" in r.params]
+
+
+def served(emulator: LinkedInEmulator) -> int:
+    """Leads LinkedIn's finder sent (pages are full but the last: the emulator's short pages off)."""
+    sent = 0
+    for record in emulator.calls("leadFormResponses"):
+        params = record.params
+        if "versionedLeadGenFormUrn" in params or record.status != 200:
+            continue
+        key = json.dumps({k: v for k, v in params.items() if k not in ("start", "count")}, sort_keys=True)
+        left = leads_in_query(emulator, key) - int(params["start"])
+        sent += max(0, min(int(params["count"]), left))
+    return sent
+
+
+def test_a_big_backfill_reads_each_lead_once_but_one_page_per_big_pair(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline
+) -> None:
+    """Pages of 10 make every pair (about 150 leads) bigger than PROBE_PAGES pages: its first
+    page is probed, then it is cut in slices of about five pages; only that page is served twice."""
+    emulator.short_pages = False
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator, page_size=10, lookback_hours=0))
+    every_lead_once(pipeline, emulator)
+    visible = len(emulator.visible_leads())
+    from .test_slices import metrics
+
+    cut = metrics(pipeline)["slices"]["split"]
+    assert cut >= 1
+    assert served(emulator) <= visible + cut * (10 + MAX_PROBES)  # a page and the probes' leads
+    assert served(emulator) <= visible * 1.1
 
 
 class TrackedLead(records.Lead, gc=True, weakref=True):
@@ -455,8 +490,11 @@ def test_configuration_from_environment(
     pipeline = make_pipeline()
     pipeline.run(linkedin_leads())
     assert lead_ids(pipeline) == ids_of([lead for lead in emulator.visible_leads() if not lead.test_lead])
+    # every request but the form-version look-ups and the size probes (one lead each)
     assert all(
-        r.params["count"] == "25" for r in emulator.calls() if "versionedLeadGenFormUrn" not in r.params
+        r.params["count"] == "25"
+        for r in emulator.calls()
+        if "versionedLeadGenFormUrn" not in r.params and r.params.get("fields") != "id"
     )
 
 

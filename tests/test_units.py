@@ -5,6 +5,7 @@ no destination)."""
 from dataclasses import astuple
 from typing import Any, Dict, List, Optional, Set, Tuple
 
+import dlt
 import pytest
 from dlt.common.json import json
 
@@ -352,3 +353,34 @@ def test_unresolved_versions_keep_one_span_per_owner_and_lead_type() -> None:
         ]
     }
     assert sorted(x[:2] for x in unresolved.pending()) == [(8, 1), (8, 1)]
+
+
+def test_jsonpath_parsing_is_cached_once_linkedin_leads_is_imported() -> None:
+    from dlt.common.jsonpath import compile_path, extract_simple_field_name
+
+    import linkedin_leads  # noqa: F401
+
+    first, again = compile_path("submitted_at"), compile_path("submitted_at")
+    assert first is again  # parsed once (about 20 ms a parse in jsonpath_ng), then shared
+    assert extract_simple_field_name("submitted_at") == "submitted_at"
+    assert [m.value for m in compile_path("a.b").find({"a": {"b": 1}})] == [1]
+
+
+def test_page_batches_join_pages_of_different_forms() -> None:
+    import pyarrow as pa
+    from dlt.extract.items import DataItemWithMeta
+
+    from linkedin_leads.pages import PageBatches
+
+    batches = PageBatches(limit=3)
+    hints = dlt.mark.with_hints(pa.table({"x": [1]}), dlt.mark.make_hints(table_name="answers"))
+    assert isinstance(hints, DataItemWithMeta)
+    one = pa.table({"id": ["a", "b"], "question_1": ["x", "y"]})
+    two = pa.table({"id": ["c"], "question_2": ["z"]})
+    assert batches.add(one) == [] and batches.add(hints) == []
+    out = batches.add(two)  # three leads: the limit, handed over
+    leads, answers = out
+    assert leads.num_rows == 3 and set(leads.column_names) == {"id", "question_1", "question_2"}
+    assert leads.column("question_2").to_pylist() == [None, None, "z"]
+    assert isinstance(answers, DataItemWithMeta) and answers.meta.hints["table_name"] == "answers"
+    assert batches.flush() == []

@@ -42,8 +42,11 @@ from .settings import (
     HARD_DELETE_HINT,
     VERSION,
 )
+from .speedups import cache_jsonpath_parsing
 
 __version__ = VERSION
+
+cache_jsonpath_parsing()  # dlt parses the cursor path for every Arrow table otherwise (speedups.py)
 
 __all__ = [
     "VERSION",

@@ -393,6 +393,21 @@ class LinkedInClient:
         """
         return self.get_pages(LEAD_FORM_RESPONSES_PATH, params, decode, _lead_id)
 
+    def has_lead_at(self, params: QueryParams, offset: int) -> bool:
+        """Whether the leads finder with ``params`` has a lead at ``offset``: one asked for
+        (``count=1``, its id only), for sizing a slice (``progress.estimate``). A refused offset
+        (LinkedIn pages no deeper) counts as a lead there: the slice is at least that big."""
+        pairs = [(k, v) for k, v in _pairs(params) if k != "fields"]
+        try:
+            body = self.get(
+                LEAD_FORM_RESPONSES_PATH, [*pairs, ("fields", Raw("id")), ("start", offset), ("count", 1)]
+            )
+        except LinkedInAPIError as exc:
+            if exc.status == 400 and not is_count_refused(exc):
+                return True
+            raise
+        return bool(body.get("elements"))
+
     def form_version(self, finder: QueryParams, form_id: int, version: int) -> Optional[Dict[str, Any]]:
         """The form version as submitted, or None if LinkedIn gives no way to read it.
 

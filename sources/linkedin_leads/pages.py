@@ -3,10 +3,12 @@ reader's thread (a lookup is a request to LinkedIn), then its three Arrow tables
 (``lead_tables.LeadTableBuilder``) with the hints of the answer and consent tables."""
 
 from contextlib import nullcontext
-from typing import AbstractSet, Callable, ContextManager, Iterable, List, Optional, Sequence, Tuple
+from typing import AbstractSet, Any, Callable, ContextManager, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import dlt
+import pyarrow as pa
 from dlt.common.typing import TDataItem
+from dlt.extract.items import DataItemWithMeta
 
 from .deletions import child_table_hints
 from .forms import FetchForm, FormCatalog
@@ -92,3 +94,47 @@ def page_tables(
             )
         )
     return tables, builder.count, newest
+
+
+BATCH_LEADS = 5_000
+"""Leads gathered from the readers' pages before their tables go to dlt (five pages of 1,000):
+dlt computes a table's schema for every Arrow item it gets, a fixed cost an item, so fewer and
+larger items cost less CPU (``bench/README.md``); the consumer holds at most this many leads'
+tables, whatever the number of readers."""
+
+
+class PageBatches:
+    """Gathers the tables of several pages, table by table, into larger Arrow tables.
+
+    Lead tables of different forms have different question columns: concatenated, each gets the
+    others' columns as nulls (``pa.concat_tables`` with ``promote_options="default"``). The
+    answers and consents keep their table hints (the same for every page).
+    """
+
+    def __init__(self, limit: int = BATCH_LEADS) -> None:
+        self.limit = limit
+        self.leads: List[pa.Table] = []
+        self.children: Dict[str, Tuple[Any, List[pa.Table]]] = {}
+        self.rows = 0
+
+    def add(self, item: TDataItem) -> List[TDataItem]:
+        """Takes one table of a page; returns the batches to hand to dlt now (maybe none)."""
+        if isinstance(item, DataItemWithMeta):
+            name = str(item.meta.hints.get("table_name"))
+            self.children.setdefault(name, (item.meta, []))[1].append(item.data)
+            return []
+        if not isinstance(item, pa.Table):
+            return [*self.flush(), item]
+        self.leads.append(item)
+        self.rows += item.num_rows
+        return self.flush() if self.rows >= self.limit else []
+
+    def flush(self) -> List[TDataItem]:
+        """Every table gathered, as one item per table (leads first)."""
+        batches: List[TDataItem] = []
+        if self.leads:
+            batches.append(pa.concat_tables(self.leads, promote_options="default"))
+        for meta, tables in self.children.values():
+            batches.append(DataItemWithMeta(meta, pa.concat_tables(tables)))
+        self.leads, self.children, self.rows = [], {}, 0
+        return batches

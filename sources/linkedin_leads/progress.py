@@ -8,27 +8,31 @@ lookback before the pair's newest lead (leads LinkedIn makes visible late), as t
 How slices are sized (and why):
 
 - A pair whose lead rate is not known yet reads each span as one slice: most pairs hold less
-  than a page of leads a year, and one query (its page and the empty page) is all they cost.
-- Split on demand: a slice whose first page comes back full holds more than a page. If it is
-  longer than ``MAX_SLICE_SPAN_MS`` (30 days), or workers would otherwise idle, it is cut
-  (``split``) instead of paged: into spans of at most 30 days, halved further while the run
-  has fewer than two slices per worker (never below ``FILL_MIN_SPAN_MS``, 7 days). That first
-  page is the only call it costs. Only a slice read to its empty last page counts as read, so
-  a slice is what a run keeps when it has to stop (a daily quota): 30 days bounds the loss.
+  than a page a year, and one query (its page and the empty page) is all they cost.
+- A slice of unknown size whose first page comes back full is probed before anything else is
+  decided: one lead asked for at ``PROBE_PAGES`` pages in (``count=1``). LinkedIn answering with
+  nothing there means the slice holds at most that many pages: it is paged to its end, its first
+  page kept, so nothing is read twice. A lead there means it is big: further probes, each at
+  twice the offset, bound its size (``estimate``), and it is cut (``split``) into slices of about
+  ``TARGET_SLICE_PAGES`` pages, equal in time, halved further while the run has fewer than two
+  slices per worker (never below a page of leads or ``FILL_MIN_SPAN_MS``). Its first page is then
+  the only one read twice. The probes use the same rule the paging trusts, an empty page means
+  the end; ``paging.total``, whose meaning LinkedIn does not document, is not used.
+- Only a slice read to its empty last page counts as read, so a slice is what a run keeps when
+  it has to stop (a daily quota): ``PROBE_PAGES`` pages bound the loss.
 - Once a pair's lead rate is known (from the slices it read, kept in the state), its spans are
-  planned in slices of about ``TARGET_SLICE_PAGES`` pages (within 1 hour and 30 days), and the
-  fill rule applies at planning already. A lookback re-read of a few days stays one query.
+  planned in slices of about ``TARGET_SLICE_PAGES`` pages (at least an hour), and the fill rule
+  applies at planning already. A lookback re-read of a few days stays one query.
 - A slice that LinkedIn refuses to page deeper (an offset cap) is halved while it is read,
   down to ``MIN_SPLIT_SPAN_MS`` (see ``resources``). Its halves read its first pages again:
   merged on ``id``, each lead stays once.
 
-So a pair costs one query per span until it proves big; then about
-``max(window / 30 days, leads / (5 pages))`` slices, and the fill rule adds at most two per
-worker for the whole run.
+So a small pair costs one query per span; a big one the probes, one page read twice, and about
+``leads / (5 pages)`` slices, and the fill rule adds at most two per worker for the whole run.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 Span = Tuple[int, int]
 """``[start, end)`` in epoch milliseconds."""
@@ -37,14 +41,20 @@ Pair = Tuple[str, str]
 """``(owner URN, lead type)``."""
 
 DAY_MS = 86_400_000
-MAX_SLICE_SPAN_MS = 30 * DAY_MS
-"""The longest slice planned while a pair's lead rate is unknown."""
+MAX_SLICE_SPAN_MS = 400 * DAY_MS
+"""The longest slice planned from a lead rate: all of LinkedIn's retention (pages, not days,
+bound what a stopped run reads again)."""
 MIN_SLICE_SPAN_MS = 3_600_000
 """The shortest slice planned from a lead rate (one hour)."""
 FILL_MIN_SPAN_MS = 7 * DAY_MS
 """Slices shorter than this are not halved just to keep workers busy."""
 TARGET_SLICE_PAGES = 5
 """Pages of leads a slice planned from a known lead rate should hold."""
+PROBE_PAGES = 2 * TARGET_SLICE_PAGES
+"""A slice of unknown size whose first page is full is paged on if LinkedIn has no lead this many
+pages in, and cut otherwise."""
+MAX_PROBES = 7
+"""Probes at PROBE_PAGES, twice that, ... pages: beyond 640 pages a slice counts as that big."""
 SLICES_PER_WORKER = 2
 MIN_SPLIT_SPAN_MS = 60_000
 """A slice LinkedIn will not page through is halved down to this span (one minute), no further."""
@@ -162,6 +172,8 @@ class Slice:
     pair: Pair
     start: int
     end: int
+    sized: bool = False
+    """Planned or cut from a known lead rate: paged to its end, never probed."""
 
     @property
     def span(self) -> Span:
@@ -170,13 +182,13 @@ class Slice:
     def halves(self) -> Tuple["Slice", "Slice"]:
         """The slice in two, newer half first."""
         older, newer = halve(self.span)
-        return Slice(self.pair, *newer), Slice(self.pair, *older)
+        return Slice(self.pair, *newer, self.sized), Slice(self.pair, *older, self.sized)
 
 
-def fill(by_pair: Dict[Pair, List[Span]], wanted: int) -> None:
+def fill(by_pair: Dict[Pair, List[Span]], wanted: int, min_span: int = FILL_MIN_SPAN_MS) -> None:
     """Halves the longest span (newer half first) while there are fewer than ``wanted`` spans.
 
-    Never into halves shorter than ``FILL_MIN_SPAN_MS``. Changes ``by_pair`` in place.
+    Never into halves shorter than ``min_span``. Changes ``by_pair`` in place.
     """
     while sum(len(s) for s in by_pair.values()) < wanted:
         longest = max(
@@ -184,29 +196,43 @@ def fill(by_pair: Dict[Pair, List[Span]], wanted: int) -> None:
             key=lambda item: item[2][1] - item[2][0],
             default=None,
         )
-        if longest is None or longest[2][1] - longest[2][0] < 2 * FILL_MIN_SPAN_MS:
+        if longest is None or longest[2][1] - longest[2][0] < 2 * min_span:
             return
         pair, i, span = longest
         older, newer = halve(span)
         by_pair[pair][i : i + 1] = [newer, older]
 
 
-def should_split(piece: "Slice", busy: int, workers: int) -> bool:
-    """Whether a slice whose first page came back full is cut rather than paged.
+def estimate(has_lead_at: Callable[[int], bool], page_size: int) -> Optional[int]:
+    """How many leads a slice whose first page came back full holds, from probes of one lead at
+    ``PROBE_PAGES`` pages in, then twice as deep, and so on; None: at most ``PROBE_PAGES`` pages
+    (page it to its end).
 
-    ``busy`` counts the slices of the run not ended yet, this one included.
+    ``has_lead_at(offset)`` asks LinkedIn for one lead at ``offset`` (True when one comes back,
+    or when LinkedIn refuses to page that deep). The estimate is the middle of the bounds found.
     """
+    offset = PROBE_PAGES * page_size
+    if not has_lead_at(offset):
+        return None
+    for _ in range(MAX_PROBES - 1):
+        if not has_lead_at(2 * offset):
+            return offset * 3 // 2
+        offset *= 2
+    return offset * 2
+
+
+def split(piece: "Slice", leads: int, page_size: int, busy: int, workers: int) -> List["Slice"]:
+    """The slices to read instead of ``piece``, which holds about ``leads``: about
+    ``TARGET_SLICE_PAGES`` pages each, equal in time, newest first, halved further while the run
+    has fewer than two slices per worker (``busy``: the run's slices not ended yet, this one
+    included), never below a page of leads expected or ``FILL_MIN_SPAN_MS``."""
     span = piece.end - piece.start
-    idle = busy < SLICES_PER_WORKER * max(1, workers) and span >= 2 * FILL_MIN_SPAN_MS
-    return span > MAX_SLICE_SPAN_MS or idle
-
-
-def split(piece: "Slice", busy: int, workers: int) -> List["Slice"]:
-    """The slices to read instead of ``piece``: at most 30 days each, newest first, halved
-    further while the run has fewer than two slices per worker (``busy`` as in ``should_split``)."""
-    parts = {piece.pair: cut(piece.span, MAX_SLICE_SPAN_MS)}
-    fill(parts, SLICES_PER_WORKER * max(1, workers) - (busy - 1))
-    return [Slice(piece.pair, *span) for span in parts[piece.pair]]
+    parts = max(2, -(-leads // (TARGET_SLICE_PAGES * page_size)))
+    longest = max(MIN_SLICE_SPAN_MS, -(-span // parts))
+    by_pair = {piece.pair: cut(piece.span, longest)}
+    page_span = span * page_size // max(1, leads)
+    fill(by_pair, SLICES_PER_WORKER * max(1, workers) - (busy - 1), max(FILL_MIN_SPAN_MS, page_span))
+    return [Slice(piece.pair, *part, sized=True) for part in by_pair[piece.pair]]
 
 
 def plan(
@@ -241,5 +267,5 @@ def plan(
     while any(queues):
         for key, queue in zip(keys, queues, strict=True):
             if queue:
-                slices.append(Slice(key, *queue.pop(0)))
+                slices.append(Slice(key, *queue.pop(0), sized=key in sized))
     return slices

@@ -34,8 +34,8 @@ from .discovery import discover_accounts, discover_organizations
 from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInLeadsError
 from .forms import FormCatalog, lead_form_row
 from .lead_tables import LeadTableBuilder
-from .pages import look_up_forms, page_tables, resolve_forms
-from .progress import PairProgress, Slice, plan
+from .pages import PageBatches, look_up_forms, page_tables, resolve_forms
+from .progress import PairProgress, Slice, estimate, plan
 from .records import decode_lead_page, form_version_urns
 from .relabel import pending_since, read_again
 from .restli import Raw
@@ -214,12 +214,14 @@ def read_leads(
 
         for piece in slices:
             submit(piece)
+        batches = PageBatches()  # a few pages' tables at once: dlt's cost is per item
         for item in pool:
             if not isinstance(item, SliceEnd):
-                yield item
+                yield from batches.add(item)
                 continue
             for child in run.end(item, pool):  # a slice cut in smaller ones
                 submit(child)
+        yield from batches.flush()
     # the names given in this run, where the other writers of the dataset read them: plain rows
     # without the cursor, let through by the incremental (whoever made it; every lead has one)
     named = question_column_rows(catalog.columns.take_new(), writer_name())
@@ -258,8 +260,9 @@ def read_slice(
 ) -> Iterator[Union[TDataItem, SliceEnd]]:
     """The tables of one slice, page by page, then its ``SliceEnd`` (runs in a worker thread).
 
-    A slice whose first page comes back full may be cut instead of paged (``Run.should_split``):
-    it ends at once with ``split``, its first page dropped (the smaller slices read it again).
+    A slice of unknown size whose first page comes back full is probed (``progress.estimate``):
+    within ``PROBE_PAGES`` pages it is paged on, that page kept; bigger, it ends at once with
+    ``split``, that page dropped (the smaller slices read it again).
     """
     if not run.should_read(piece):
         return
@@ -293,13 +296,14 @@ def read_slice(
             for page in client.get_leads(params, slot.decoding(decode_lead_page, before=look_up)):
                 if failed:
                     raise failed.pop()
-                full = len(page) >= client.count(LEAD_FORM_RESPONSES_PATH)
-                if first and full and run.should_split(piece):
-                    split = len(page)
-                    del page  # freed before its slot is given back
-                    slot.release()
-                    yield SliceEnd(piece, 0, None, split=split)
-                    return
+                count = client.count(LEAD_FORM_RESPONSES_PATH)
+                if first and not piece.sized and len(page) >= count:
+                    leads_in = estimate(partial(client.has_lead_at, params), count)
+                    if leads_in is not None:
+                        del page  # freed before its slot is given back
+                        slot.release()
+                        yield SliceEnd(piece, 0, None, split=leads_in, page_size=count)
+                        return
                 first = False
                 # versions the body's search missed, and names the leads came without: here, not
                 # in the builders, the slot given back

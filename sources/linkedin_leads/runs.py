@@ -16,7 +16,7 @@ from .config import Owner
 from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInPagingLimitError, LinkedInQuotaError
 from .lead_tables import UrnIds
 from .names import EntityNames
-from .progress import MIN_SPLIT_SPAN_MS, PairProgress, Slice, merge, should_split, split
+from .progress import MIN_SPLIT_SPAN_MS, PairProgress, Slice, merge, split
 from .values import from_epoch_ms
 
 
@@ -30,7 +30,10 @@ class SliceEnd:
     error: Optional[LinkedInAPIError] = None
     """None: read to its empty last page (unless ``split``)."""
     split: int = 0
-    """Not read: its first page came back full (this many leads) and it is to be cut instead."""
+    """Not read: its first page came back full, probes say it holds about this many leads, and it
+    is to be cut instead (``progress.estimate``)."""
+    page_size: int = 0
+    """The ``count`` its pages were asked with (for sizing the slices cut from it)."""
 
 
 THROTTLED = ("daily_quota", "throttled")
@@ -120,10 +123,6 @@ class Run:
         """Whether a slice about to start is still wanted (asked by the workers)."""
         return not self.stopping and piece.pair not in self.cancelled
 
-    def should_split(self, piece: Slice) -> bool:
-        """Whether a slice whose first page came back full is cut instead (asked by the workers)."""
-        return should_split(piece, len(self.pending), self.workers)
-
     def end(self, item: SliceEnd, pool: "StreamPool[Any]") -> List[Slice]:
         """Records a slice's end; returns the slices to read instead of it, if any.
 
@@ -141,7 +140,7 @@ class Run:
         if item.split:
             self.progress[piece.pair].record(piece.span, item.split, None, complete=False)
             self.slices_split += 1
-            return split(piece, len(self.pending) + 1, self.workers)
+            return split(piece, item.split, item.page_size, len(self.pending) + 1, self.workers)
         self.leads_read[urn][lead_type] += item.leads
         self.progress[piece.pair].record(piece.span, item.leads, item.newest, complete=error is None)
         if error is None:

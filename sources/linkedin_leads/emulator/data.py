@@ -99,6 +99,11 @@ class Lead:
 _FIRST = ["Jane", "Søren", "José", "Zoë", "李", "Ōta", "Amélie", "Nnamdi", "O'Brien", "Ana-María"]
 _LAST = ["Doe", "Müller", "García", "王", "Nakamura", "Smith, Jr.", "D'Angelo", "Kowalski"]
 _COMPANY = ["Acme (EU)", "Globex, Inc.", "Initech", "株式会社テスト", 'Umbrella "Corp"', "Café 🚀"]
+_COMMENTS = [
+    "Please call me after 3pm CET, ideally on Tuesdays.",
+    "We run campaigns in 12 markets and need the data in BigQuery by Monday.",
+    "Looking for a demo for our team of five — budget approved for Q3.",
+]
 _TITLE = ["CMO", "Data Engineer", "VP, Marketing", "Head of Growth", "Ingénieure"]
 
 
@@ -131,8 +136,12 @@ def choice_question(question_id: int, name: str, text: str, options: List[str]) 
     }
 
 
-def form_versions(form_id: int, version_count: int) -> List[Dict[str, Any]]:
-    """Form contents whose custom question is relabelled in v2 and joined by another in v3."""
+def form_versions(form_id: int, version_count: int, rich: bool = False) -> List[Dict[str, Any]]:
+    """Form contents whose custom question is relabelled in v2 and joined by another in v3.
+
+    ``rich``: as real forms are (the bench's rich scenario): a phone number and a multi-select
+    question in every version, a free-text comment in v3 (7 to 8 answers a lead), two consents.
+    """
     base = [
         text_question(100_000_000 + form_id, "First name", "First name", "FIRST_NAME"),
         text_question(200_000_000 + form_id, "Last name", "Last name", "LAST_NAME"),
@@ -140,6 +149,20 @@ def form_versions(form_id: int, version_count: int) -> List[Dict[str, Any]]:
         text_question(400_000_000 + form_id, "Company name", "Company name", "COMPANY_NAME"),
         text_question(500_000_000 + form_id, "Job title", "Job title", "JOB_TITLE"),
     ]
+    consents = [{"id": 0, "checkRequired": False, "consent": localized("Email me updates")}]
+    if rich:
+        base.append(text_question(600_000_000 + form_id, "Phone number", "Phone number", "PHONE_NUMBER"))
+        base.append(
+            choice_question(
+                800_000_000 + form_id,
+                "Interests",
+                "What are you interested in?",
+                ["Advertising", "Data platforms", "AI assistants", "Analytics", "Events"],
+            )
+        )
+        consents.append(
+            {"id": 1, "checkRequired": True, "consent": localized("I agree to the terms of the offer")}
+        )
     versions = []
     for v in range(1, version_count + 1):
         questions = list(base)
@@ -151,7 +174,11 @@ def form_versions(form_id: int, version_count: int) -> List[Dict[str, Any]]:
                 700_000_000 + form_id, "Team size", "How big is your team?", ["Small", "Medium", "Large"]
             )
         questions.append(team)
-        if v >= 3:
+        if v >= 3 and rich:
+            questions.append(
+                text_question(1_000_000_000 + form_id, "Comments", "Anything else we should know?", None)
+            )
+        elif v >= 3:
             questions.append(
                 choice_question(800_000_000 + form_id, "Interests", "Interests", ["Ads", "Data", "AI"])
             )
@@ -164,7 +191,7 @@ def form_versions(form_id: int, version_count: int) -> List[Dict[str, Any]]:
                     "legalInfoId": 900_000_000 + form_id,
                     "privacyPolicyUrl": "https://example.com/privacy",
                     "legalDisclaimer": localized("By submitting you agree."),
-                    "consents": [{"id": 0, "checkRequired": False, "consent": localized("Email me updates")}],
+                    "consents": consents,
                 },
             }
         )
@@ -181,14 +208,17 @@ def lead_entity(lead: Lead, form: LeadForm, rng: random.Random) -> Dict[str, Any
         "EMAIL": f"{lead.id[:8]}@example.com",
         "COMPANY_NAME": rng.choice(_COMPANY),
         "JOB_TITLE": rng.choice(_TITLE),
+        "PHONE_NUMBER": f"+49 30 {int(lead.id[:6], 16) % 9_000_000 + 1_000_000}",  # no draw: same data
     }
-    for question in form.versions[lead.form_version - 1]["questions"]:
+    version = form.versions[lead.form_version - 1]
+    for question in version["questions"]:
         details = question["questionDetails"]
         if "textQuestionDetails" in details:
-            answer: Dict[str, Any] = {"textQuestionAnswer": {"answer": texts[question["predefinedField"]]}}
+            text = texts.get(question.get("predefinedField") or "") or rng.choice(_COMMENTS)
+            answer: Dict[str, Any] = {"textQuestionAnswer": {"answer": text}}
         else:
             count = len(details["multipleChoiceQuestionDetails"]["options"])
-            picked = sorted(rng.sample(range(count), rng.randint(1, 2)))
+            picked = sorted(rng.sample(range(count), rng.randint(1, min(count, 3) if count > 3 else 2)))
             answer = {"multipleChoiceAnswer": {"options": picked}}
         answers.append({"questionId": question["questionId"], "answerDetails": answer})
     rng.shuffle(answers)
@@ -205,7 +235,10 @@ def lead_entity(lead: Lead, form: LeadForm, rng: random.Random) -> Dict[str, Any
         "testLead": lead.test_lead,
         "formResponse": {
             "answers": answers,
-            "consentResponses": [{"consentId": 0, "accepted": rng.random() < 0.5}],
+            "consentResponses": [
+                {"consentId": consent["id"], "accepted": consent["checkRequired"] or rng.random() < 0.5}
+                for consent in version["legalInfo"]["consents"]
+            ],
         },
     }
     if lead.lead_type == SPONSORED:
@@ -280,6 +313,7 @@ def generate(
     test_lead_ratio: float = 0.05,
     seed: int = 7,
     big_ids: bool = True,
+    rich: bool = False,
 ) -> Dataset:
     """Generates a deterministic data set.
 
@@ -292,6 +326,7 @@ def generate(
         test_lead_ratio: The share of test leads.
         seed: Random seed.
         big_ids: Give the first form an id above 2**53.
+        rich: Forms as rich as real ones (``form_versions``), and three hidden fields each.
     """
     rng = random.Random(seed)
     data = Dataset()
@@ -309,8 +344,16 @@ def generate(
                     owner_id,
                     f"Form {n} of {owner_id} – “Q3”",
                     now_ms - (days + 30) * DAY_MS,
-                    form_versions(form_id, 1 + len(data.forms) % 3),
-                    hidden_fields=[{"name": "utm_source", "value": "linkedin"}],
+                    form_versions(form_id, 1 + len(data.forms) % 3, rich),
+                    hidden_fields=[{"name": "utm_source", "value": "linkedin"}]
+                    + (
+                        [
+                            {"name": "utm_campaign", "value": f"q3-{owner_id}"},
+                            {"name": "utm_medium", "value": "paid"},
+                        ]
+                        if rich
+                        else []
+                    ),
                 )
             )
     form_ids = list(data.forms)

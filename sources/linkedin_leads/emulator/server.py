@@ -191,6 +191,8 @@ class LinkedInEmulator:
         self.max_count = max_count
         self.short_pages = short_pages
         self.total = total
+        self.leads_served = 0
+        """Leads the responses finder has sent (each time it sent one), for the benchmarks."""
         self.range_start_inclusive = range_start_inclusive
         self.range_end_inclusive = range_end_inclusive
         self.limited_false_excludes_tests = limited_false_excludes_tests
@@ -343,7 +345,7 @@ class LinkedInEmulator:
             for record in self.requests:
                 key = f"{record.method} {record.path} {record.status}"
                 calls[key] = calls.get(key, 0) + 1
-            return {"calls": calls, "leads": len(self.data.leads)}
+            return {"calls": calls, "leads": len(self.data.leads), "served": self.leads_served}
 
     def add_generated(self, count: int, seed: int = 99, age_ms: int = 1000) -> Dict[str, Any]:
         """Adds ``count`` new leads submitted in the last ``age_ms`` over every form."""
@@ -708,6 +710,8 @@ class LinkedInEmulator:
                 leads = self._cache[key] = self._select(key)
         page = self._slice(leads, start, count)
         elements = [self._project(lead, projection) for lead in page]
+        with self._lock:
+            self.leads_served += len(elements)
         return self._page_body(elements, start, count, len(leads))
 
     def _select(self, key: Tuple[Any, ...]) -> List[Lead]:
