@@ -1,6 +1,6 @@
 """Span arithmetic, per-pair progress and slice planning (pure: no HTTP, no dlt)."""
 
-from typing import Callable, List
+from typing import Callable, List, Sequence
 
 import pytest
 
@@ -114,22 +114,23 @@ def test_a_pair_of_unknown_rate_is_one_query_per_span() -> None:
 
 
 def test_a_full_first_page_is_probed_before_the_slice_is_cut() -> None:
-    asked: List[int] = []
+    rounds: List[List[int]] = []
 
-    def has_lead_at(leads: int) -> Callable[[int], bool]:
-        def probe(offset: int) -> bool:
-            asked.append(offset)
-            return offset < leads
+    def has_leads_at(leads: int) -> Callable[[Sequence[int]], List[bool]]:
+        def probe(offsets: Sequence[int]) -> List[bool]:
+            rounds.append(list(offsets))
+            return [offset < leads for offset in offsets]
 
         return probe
 
-    # at most PROBE_PAGES pages: paged on, one probe
-    assert estimate(has_lead_at(9_999), 1000) is None and asked == [PROBE_PAGES * 1000]
-    asked.clear()
-    # bigger: probes at twice the offset until one finds nothing; the middle of the bounds
-    assert estimate(has_lead_at(35_000), 1000) == 30_000 and asked == [10_000, 20_000, 40_000]
-    asked.clear()
-    assert estimate(lambda offset: True, 1000) == 1_280_000  # every probe found one: at least that
+    # at most PROBE_PAGES pages: paged on, after one probe
+    assert estimate(has_leads_at(9_999), 1000) is None and rounds == [[PROBE_PAGES * 1000]]
+    rounds.clear()
+    # bigger: the deeper probes in one round; the middle of the bounds found
+    assert estimate(has_leads_at(35_000), 1000) == 30_000
+    assert rounds == [[10_000], [20_000, 40_000, 80_000, 160_000, 320_000, 640_000]]
+    # every probe found one: at least that
+    assert estimate(lambda offsets: [True] * len(offsets), 1000) == 1_280_000
 
 
 def test_a_big_slice_is_cut_into_slices_of_about_five_pages() -> None:

@@ -193,7 +193,7 @@ def test_an_owner_refused_mid_run_continues_where_it_stopped(
             status=403,
             body={"status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED", "message": "Not enough"},
             times=10_000,
-            after=20,  # its first page, the probes of its size, then the first slice cut from it
+            after=30,  # its first page, the probes of its size, then the first slice cut from it
         )
     )
     pipeline.run(make_source(emulator, skip_inaccessible_owners=True, concurrency=1, page_size=10))

@@ -12,8 +12,9 @@ How slices are sized (and why):
 - A slice of unknown size whose first page comes back full is probed before anything else is
   decided: one lead asked for at ``PROBE_PAGES`` pages in (``count=1``). LinkedIn answering with
   nothing there means the slice holds at most that many pages: it is paged to its end, its first
-  page kept, so nothing is read twice. A lead there means it is big: further probes, each at
-  twice the offset, bound its size (``estimate``), and it is cut (``split``) into slices of about
+  page kept, so nothing is read twice. A lead there means it is big: further probes at twice,
+  four times, ... the offset, asked at once, bound its size (``estimate``), and it is cut
+  (``split``) into slices of about
   ``TARGET_SLICE_PAGES`` pages, equal in time, halved further while the run has fewer than two
   slices per worker (never below a page of leads or ``FILL_MIN_SPAN_MS``). Its first page is then
   the only one read twice. The probes use the same rule the paging trusts, an empty page means
@@ -203,22 +204,24 @@ def fill(by_pair: Dict[Pair, List[Span]], wanted: int, min_span: int = FILL_MIN_
         by_pair[pair][i : i + 1] = [newer, older]
 
 
-def estimate(has_lead_at: Callable[[int], bool], page_size: int) -> Optional[int]:
-    """How many leads a slice whose first page came back full holds, from probes of one lead at
-    ``PROBE_PAGES`` pages in, then twice as deep, and so on; None: at most ``PROBE_PAGES`` pages
-    (page it to its end).
+def estimate(has_leads_at: Callable[[Sequence[int]], List[bool]], page_size: int) -> Optional[int]:
+    """How many leads a slice whose first page came back full holds, from probes of one lead;
+    None: at most ``PROBE_PAGES`` pages (page it to its end).
 
-    ``has_lead_at(offset)`` asks LinkedIn for one lead at ``offset`` (True when one comes back,
-    or when LinkedIn refuses to page that deep). The estimate is the middle of the bounds found.
+    ``has_leads_at(offsets)`` asks LinkedIn for one lead at each offset, at once (True where one
+    comes back, or where LinkedIn refuses to page that deep). The first probe is at
+    ``PROBE_PAGES`` pages; only when a lead is there are the deeper ones (twice, four times, ...
+    as deep) asked, all in one round, so a big slice waits for two answers, not one per doubling.
+    The estimate is the middle of the bounds found.
     """
-    offset = PROBE_PAGES * page_size
-    if not has_lead_at(offset):
+    first = PROBE_PAGES * page_size
+    if not has_leads_at([first])[0]:
         return None
-    for _ in range(MAX_PROBES - 1):
-        if not has_lead_at(2 * offset):
-            return offset * 3 // 2
-        offset *= 2
-    return offset * 2
+    deeper = [first << i for i in range(1, MAX_PROBES)]
+    for offset, there in zip(deeper, has_leads_at(deeper), strict=True):
+        if not there:
+            return offset * 3 // 4
+    return deeper[-1] * 2
 
 
 def split(piece: "Slice", leads: int, page_size: int, busy: int, workers: int) -> List["Slice"]:

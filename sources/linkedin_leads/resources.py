@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
-from typing import Any, Dict, Iterator, List, MutableMapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, MutableMapping, Optional, Sequence, Tuple, Union
 
 import dlt
 from dlt.common import logger
@@ -38,7 +38,7 @@ from .pages import PageBatches, look_up_forms, page_tables, resolve_forms
 from .progress import PairProgress, Slice, estimate, plan
 from .records import decode_lead_page, form_version_urns
 from .relabel import pending_since, read_again
-from .restli import Raw
+from .restli import QueryParams, Raw
 from .runs import THROTTLED, Run, SliceEnd, iso
 from .settings import LEAD_FIELDS, LEAD_FORM_RESPONSES_PATH, LEAD_FORMS_PATH, RETENTION_DAYS
 from .shared import active_pipeline, question_column_rows, shared_question_columns, writer_name
@@ -206,7 +206,7 @@ def read_leads(
     if again is not None:
         yield from read_again(client, catalog, by_urn, limited, run.deleted, run.names, run.urn_ids)
     reader = partial(read_slice, client=client, catalog=catalog, limited=limited, run=run)
-    with system_memory_pool(), run.builders, StreamPool[Any](workers) as pool:
+    with system_memory_pool(), run.builders, run.probes, StreamPool[Any](workers) as pool:
 
         def submit(piece: Slice) -> None:
             run.pending[piece] = None
@@ -298,7 +298,7 @@ def read_slice(
                     raise failed.pop()
                 count = client.count(LEAD_FORM_RESPONSES_PATH)
                 if first and not piece.sized and len(page) >= count:
-                    leads_in = estimate(partial(client.has_lead_at, params), count)
+                    leads_in = estimate(_probes(run, client, params), count)
                     if leads_in is not None:
                         del page  # freed before its slot is given back
                         slot.release()
@@ -326,6 +326,12 @@ def read_slice(
         yield SliceEnd(piece, leads, newest, error)
         return
     yield SliceEnd(piece, leads, newest)
+
+
+def _probes(run: Run, client: LinkedInClient, params: QueryParams) -> Callable[[Sequence[int]], List[bool]]:
+    """Asks whether the query has a lead at each offset, all at once (``progress.estimate``)."""
+    ask = partial(client.has_lead_at, params)
+    return lambda offsets: list(run.probes.map(ask, offsets))
 
 
 def current_incremental() -> Optional[Incremental[Any]]:

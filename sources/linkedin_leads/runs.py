@@ -16,7 +16,7 @@ from .config import Owner
 from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInPagingLimitError, LinkedInQuotaError
 from .lead_tables import UrnIds
 from .names import EntityNames
-from .progress import MIN_SPLIT_SPAN_MS, PairProgress, Slice, merge, split
+from .progress import MAX_PROBES, MIN_SPLIT_SPAN_MS, PairProgress, Slice, merge, split
 from .values import from_epoch_ms
 
 
@@ -88,6 +88,8 @@ class Run:
         that allocates, so a few builders hold less memory than one per reader, at no cost in
         speed: the work holds the GIL either way (measured in ``bench/README.md``)."""
 
+        self.probes = ThreadPoolExecutor(max_workers=MAX_PROBES, thread_name_prefix="linkedin_leads_probes")
+        """Where a big slice's size probes are asked at once (``progress.estimate``)."""
         self.page_slots = PageSlots(DECODED_PAGES)
         """Bounds the pages the readers hold decoded at once (``concurrency.PageSlots``)."""
 
