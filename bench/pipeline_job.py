@@ -58,7 +58,7 @@ def main() -> None:
     steps["normalize"], mark = round(time.perf_counter() - mark, 2), time.perf_counter()
     cpu["normalize"], cpu_mark = round(time.process_time() - cpu_mark, 2), time.process_time()
     source_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    pipeline.load()
+    loaded = pipeline.load()
     steps["load"] = round(time.perf_counter() - mark, 2)
     cpu["load"] = round(time.process_time() - cpu_mark, 2)
     elapsed = time.perf_counter() - started
@@ -69,6 +69,18 @@ def main() -> None:
             if "lead_form_responses" in step["resource_metrics"]:
                 metrics = dict(step["resource_metrics"]["lead_form_responses"].custom_metrics)
     counts = normalized.row_counts
+    # seconds of each load job, by table and kind: the copy of its files into the staging
+    # dataset, and the merge (SQL) into the table
+    load_jobs: Dict[str, float] = {}
+    for job_metrics in (m["job_metrics"] for ms in loaded.metrics.values() for m in ms):
+        for job in job_metrics.values():
+            if job.finished_at is None:
+                continue
+            kind = "merge" if job.file_path.endswith(".sql") else "copy"
+            key = f"{job.table_name} {kind}"
+            load_jobs[key] = round(
+                load_jobs.get(key, 0.0) + (job.finished_at - job.started_at).total_seconds(), 2
+            )
     with pipeline.sql_client() as client:
         total = client.execute_sql("SELECT count(*), count(DISTINCT id) FROM lead_form_responses")[0]
     print(
@@ -85,6 +97,7 @@ def main() -> None:
                 "slices": metrics.get("slices") or {},
                 "steps_s": steps,
                 "cpu_s": cpu,
+                "load_jobs_s": dict(sorted(load_jobs.items(), key=lambda item: -item[1])),
                 # CPU time of the whole process (every thread) per lead, in the extract step
                 "extract_cpu_us_per_lead": cpu["extract"]
                 / max(1, counts.get("lead_form_responses", 0))

@@ -227,6 +227,13 @@ def backfill(
                 f" | {fmt_calls(full['calls'])}; served {served:.3f}x"
                 f" | leadFormResponses {budget} |"
             )
+            jobs = full.get("load_jobs_s") or {}
+            lines.append(
+                f"| {name}: extract CPU {full['extract_cpu_us_per_lead']:.0f} µs a lead; steps (s)"
+                f" {full['steps_s']}; load jobs (s): "
+                + ", ".join(f"{k} {v}" for k, v in list(jobs.items())[:6])
+                + " | | | | | |"
+            )
             if (leads == 100_000 or leads == 20_000) and not label:
                 incremental(emu, workdir, lines, results)
         finally:

@@ -99,8 +99,9 @@ def test_a_run_stopped_by_the_daily_quota_loads_what_it_read_and_fails_its_check
 
     data = generate(int(time.time() * 1000), accounts=2, organizations=0, leads=600)
     database = tmp_path / "airflow_quota.duckdb"
-    # 600 leads in pages of 50, cut into slices of 30 days at most, need more than 30 calls a day
-    with LinkedInEmulator(data, daily_quota={"leadFormResponses": 30}) as emulator:
+    # 600 leads of 2 accounts in pages of 50 need about 18 calls (per account: its 6 pages, the
+    # closing empty page, a size probe), and the preflight check 2: a quota of 12 stops the run
+    with LinkedInEmulator(data, daily_quota={"leadFormResponses": 12}) as emulator:
         monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__BASE_URL", emulator.base_url)
         monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__CREDENTIALS__ACCESS_TOKEN", "test-access-token")
         monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__PAGE_SIZE", "50")
