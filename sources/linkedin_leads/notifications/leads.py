@@ -3,10 +3,12 @@
 ``GET /rest/leadFormResponses/{id}`` is documented (LinkedIn's Postman collection).
 ``GET /rest/leadFormResponses?ids=List(...)`` (BATCH_GET) is listed in LinkedIn's docs with its
 sample cut short, so it is tried first and, if LinkedIn refuses it (400, 404, 405 or 501), the
-fetcher reads each lead by id for the rest of its life, with a warning.
+process reads each lead by id from then on, with one warning. The receiver makes a fetcher for
+every batch, so the refusal is remembered per API base URL for the process, not per fetcher.
 """
 
-from typing import Dict, List, Sequence
+import threading
+from typing import Dict, List, Sequence, Set
 from urllib.parse import quote
 
 from dlt.common import logger
@@ -18,14 +20,17 @@ from ..restli import Raw
 from ..settings import BATCH_GET_SIZE, LEAD_FIELDS, LEAD_FORM_RESPONSES_PATH
 
 BATCH_REFUSED = (400, 404, 405, 501)
+_refused_at: Set[str] = set()
+"""API base URLs whose BATCH_GET was refused in this process."""
+_refused_lock = threading.Lock()
 
 
 class LeadFetcher:
-    """Reads leads by id; remembers whether LinkedIn serves BATCH_GET."""
+    """Reads leads by id, with BATCH_GET unless LinkedIn refused it before in this process."""
 
     def __init__(self, client: LinkedInClient) -> None:
         self.client = client
-        self.batch = True
+        self.batch = client.base_url not in _refused_at
 
     def fetch(self, ids: Sequence[str]) -> Dict[str, Lead]:
         """The leads of ``ids`` LinkedIn has (a deleted or unknown one is absent)."""
@@ -40,10 +45,14 @@ class LeadFetcher:
                     if exc.status not in BATCH_REFUSED:
                         raise
                     self.batch = False
-                    logger.warning(
-                        f"LinkedIn refused BATCH_GET of leads ({exc.status} {exc.message}); reading each "
-                        "lead by id instead"
-                    )
+                    with _refused_lock:
+                        first = self.client.base_url not in _refused_at
+                        _refused_at.add(self.client.base_url)
+                    if first:
+                        logger.warning(
+                            f"LinkedIn refused BATCH_GET of leads ({exc.status} {exc.message}); reading"
+                            " each lead by id instead"
+                        )
             for lead_id in chunk:
                 lead = self._one(lead_id)
                 if lead is not None:
