@@ -30,21 +30,19 @@ class LeadFetcher:
 
     def __init__(self, client: LinkedInClient) -> None:
         self.client = client
-        self.batch = client.base_url not in _refused_at
 
     def fetch(self, ids: Sequence[str]) -> Dict[str, Lead]:
         """The leads of ``ids`` LinkedIn has (a deleted or unknown one is absent)."""
         found: Dict[str, Lead] = {}
         for start in range(0, len(ids), BATCH_GET_SIZE):
             chunk = list(ids[start : start + BATCH_GET_SIZE])
-            if self.batch and len(chunk) > 1:
+            if len(chunk) > 1 and self.client.base_url not in _refused_at:
                 try:
                     found.update(self._batch(chunk))
                     continue
                 except LinkedInAPIError as exc:
                     if exc.status not in BATCH_REFUSED:
                         raise
-                    self.batch = False
                     with _refused_lock:
                         first = self.client.base_url not in _refused_at
                         _refused_at.add(self.client.base_url)
