@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -93,14 +93,11 @@ class Emulator:
         self.process = process
         self.root = info["base_url"].rsplit("/rest", 1)[0]
 
-    def stats(self) -> Dict[str, int]:
+    def stats(self) -> Tuple[Dict[str, int], int]:
+        """The API calls so far by endpoint and status, and the leads the responses finder sent."""
         with urllib.request.urlopen(f"{self.root}/_emulator/stats") as response:
-            return dict(json.loads(response.read())["calls"])
-
-    def served(self) -> int:
-        """Leads the responses finder has sent so far."""
-        with urllib.request.urlopen(f"{self.root}/_emulator/stats") as response:
-            return int(json.loads(response.read())["served"])
+            answer = json.loads(response.read())
+        return dict(answer["calls"]), int(answer["served"])
 
     def post(self, path: str, payload: Dict[str, Any]) -> None:
         request = urllib.request.Request(
@@ -161,7 +158,7 @@ def emulator(
 
 
 def job(script: str, emu: Emulator, *args: str, python: Optional[str] = None) -> Dict[str, Any]:
-    before, served = emu.stats(), emu.served()
+    before, served = emu.stats()
     result = subprocess.run(
         [
             python or PYTHON,
@@ -180,7 +177,7 @@ def job(script: str, emu: Emulator, *args: str, python: Optional[str] = None) ->
     if result.returncode != 0:
         raise RuntimeError(f"{script} failed:\n{result.stderr[-4000:]}")
     figures: Dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    after = emu.stats()
+    after, served_after = emu.stats()
     calls: Dict[str, int] = {}
     for key, count in after.items():
         if count - before.get(key, 0):
@@ -188,7 +185,7 @@ def job(script: str, emu: Emulator, *args: str, python: Optional[str] = None) ->
             name = path.rsplit("/", 1)[1] + ("" if status == "200" else f" ({status})")
             calls[name] = calls.get(name, 0) + count - before.get(key, 0)
     figures["calls"] = calls
-    figures["served"] = emu.served() - served
+    figures["served"] = served_after - served
     figures["leads_per_s"] = figures["leads_loaded"] / figures["elapsed_s"] if figures["elapsed_s"] else 0.0
     return figures
 
@@ -220,8 +217,9 @@ def backfill(
                 full = job("pipeline_job.py", emu, *emu.owners(), "--workdir", workdir)
                 assert full["distinct_leads_in_table"] == full["leads_in_table"] == leads, full
                 pairs_run.append((full["leads_per_s"] / baseline["leads_per_s"], baseline, full))
-            ratios = sorted(pair[0] for pair in pairs_run)
-            ratio, baseline, full = next(p for p in pairs_run if p[0] == ratios[len(ratios) // 2])
+            ranked = sorted(pairs_run, key=lambda pair: pair[0])
+            ratio, baseline, full = ranked[len(ranked) // 2]
+            ratios = [pair[0] for pair in ranked]
             full["ratio_every_pair"] = [round(p[0], 3) for p in pairs_run]
             full["elapsed_s_every_pair"] = [round(p[2]["elapsed_s"], 2) for p in pairs_run]
             baseline["elapsed_s_every_pair"] = [round(p[1]["elapsed_s"], 2) for p in pairs_run]
