@@ -60,6 +60,7 @@ use_lean_allocators()
 import dlt  # noqa: E402
 from dlt.common.configuration.exceptions import ConfigFieldMissingException  # noqa: E402
 from dlt.common.pipeline import LoadInfo  # noqa: E402
+from dlt.common.runtime.collector import LogCollector  # noqa: E402
 from dlt.destinations.exceptions import DatabaseUndefinedRelation  # noqa: E402
 from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
@@ -116,7 +117,8 @@ def load(pipeline: dlt.Pipeline, source: Any) -> Dict[str, Any]:
 
 def lead_metrics(pipeline: dlt.Pipeline) -> Dict[str, Any]:
     """The ``lead_form_responses`` metrics of the last extract (see the README's guarantees)."""
-    extract_info = pipeline.last_trace.last_extract_info
+    trace = pipeline.last_trace
+    extract_info = trace.last_extract_info if trace else None
     for load_metrics in extract_info.metrics.values() if extract_info else []:
         for step in load_metrics:
             resource = step["resource_metrics"].get("lead_form_responses")
@@ -138,23 +140,24 @@ def progress_collector() -> Any:
                 continue
             return name
     # memory and CPU in the log lines only where psutil is installed (dlt warns otherwise)
-    return dlt.progress.log(log_period=30, dump_system_stats=importlib.util.find_spec("psutil") is not None)
+    return LogCollector(log_period=30, dump_system_stats=importlib.util.find_spec("psutil") is not None)
 
 
 def count_rows(pipeline: dlt.Pipeline, table: str) -> int:
     """Rows of ``table`` in the destination; 0 before the table exists (a run stopped early)."""
     try:
         with pipeline.sql_client() as client:
-            return int(client.execute_sql(f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608
+            rows = client.execute_sql(f"SELECT count(*) FROM {table}")  # noqa: S608
     except DatabaseUndefinedRelation:
         return 0
+    return int(rows[0][0]) if rows else 0
 
 
 def summary(pipeline: dlt.Pipeline, load_info: LoadInfo, metrics: Dict[str, Any]) -> str:
     """Lines a person can read: per owner and lead type the leads read, the window, the totals,
     owners skipped, what is left, and where the data is."""
     trace = pipeline.last_trace
-    row_counts = trace.last_normalize_info.row_counts if trace.last_normalize_info else {}
+    row_counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
     forms, total = count_rows(pipeline, "lead_forms"), count_rows(pipeline, "lead_form_responses")
     first = metrics.get("first_read") or {}
     spans = metrics.get("spans") or {}
@@ -245,8 +248,8 @@ def run_demo(leads: int = 3000, pipeline_name: str = "linkedin_leads_demo") -> i
         oauth.refresh_token = "test-refresh-token"
         oauth.token_url = emulator.token_url
         source = linkedin_leads(
-            account_ids=data.accounts,
-            organization_ids=data.organizations,
+            account_ids=[*data.accounts],
+            organization_ids=[*data.organizations],
             credentials=oauth,
             base_url=emulator.base_url,
         )
