@@ -9,35 +9,17 @@ import resource
 import time
 from typing import Any, Dict, List
 
-import requests
-from job_args import job_parser
+from job_common import job_parser, plain_session
 
 from linkedin_leads.restli import Raw, encode_query
-from linkedin_leads.settings import DEFAULT_API_VERSION, DEFAULT_PAGE_SIZE, LEAD_FIELDS
+from linkedin_leads.settings import DEFAULT_PAGE_SIZE, LEAD_FIELDS
 
 
 def main() -> None:
     parser = job_parser()
     args = parser.parse_args()
     started = time.perf_counter()
-    token = requests.post(
-        args.token_url,
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": "test-refresh-token",
-            "client_id": "test-client",
-            "client_secret": "test-client-secret",
-        },
-        timeout=60,
-    ).json()["access_token"]
-    session = requests.Session()
-    session.headers.update(
-        {
-            "Authorization": f"Bearer {token}",
-            "LinkedIn-Version": DEFAULT_API_VERSION,
-            "X-Restli-Protocol-Version": "2.0.0",
-        }
-    )
+    session = plain_session(args.token_url)
     owners: List[Dict[str, Any]] = [
         {"owner": {"sponsoredAccount": f"urn:li:sponsoredAccount:{a}"}, "types": ["SPONSORED"]}
         for a in filter(None, args.accounts.split(","))

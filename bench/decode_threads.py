@@ -15,29 +15,20 @@ from typing import Any, Callable
 
 import pyarrow.compute as pc
 import pyarrow.json as pj
-import requests
 from run import ROOT, emulator
 
 sys.path.insert(0, str(ROOT))  # the checkout's linkedin_leads, as the jobs get it (run.env)
 
+from job_common import plain_session
+
 from linkedin_leads.records import decode_lead_page
 from linkedin_leads.restli import Raw, encode_query
-from linkedin_leads.settings import DEFAULT_API_VERSION, LEAD_FIELDS
+from linkedin_leads.settings import LEAD_FIELDS
 
 PAGES = 40
 
 
 def fetch_page(info: Any) -> bytes:
-    token = requests.post(
-        info["token_url"],
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": "test-refresh-token",
-            "client_id": "test-client",
-            "client_secret": "test-client-secret",
-        },
-        timeout=60,
-    ).json()["access_token"]
     owner = {"sponsoredAccount": f"urn:li:sponsoredAccount:{info['accounts'][0]}"}
     query = encode_query(
         [
@@ -49,12 +40,8 @@ def fetch_page(info: Any) -> bytes:
             ("count", 1000),
         ]
     )
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "LinkedIn-Version": DEFAULT_API_VERSION,
-        "X-Restli-Protocol-Version": "2.0.0",
-    }
-    return requests.get(f"{info['base_url']}/leadFormResponses?{query}", headers=headers, timeout=60).content
+    session = plain_session(info["token_url"])
+    return session.get(f"{info['base_url']}/leadFormResponses?{query}", timeout=60).content
 
 
 def per_lead(decode: Callable[[], Any], threads: int, leads: int) -> float:

@@ -14,10 +14,9 @@ from typing import Any, Dict
 if not os.environ.get("BENCH_DEFAULT_ALLOCATORS"):
     import linkedin_leads_pipeline  # noqa: F401  # its allocators, set before dlt is imported: as shipped
 
-import dlt
-from job_args import job_parser
+from job_common import bench_pipeline, emulator_source, job_parser, load_job_seconds
 
-from linkedin_leads import LinkedInOAuthCredentials, linkedin_leads, work_left
+from linkedin_leads import work_left
 
 
 def main() -> None:
@@ -26,26 +25,9 @@ def main() -> None:
     parser.add_argument("--lookback-hours", type=float, default=24)
     parser.add_argument("--page-size", type=int, default=1000)
     args = parser.parse_args()
-    credentials = LinkedInOAuthCredentials()
-    credentials.client_id = "test-client"
-    credentials.client_secret = "test-client-secret"
-    credentials.refresh_token = "test-refresh-token"
-    credentials.token_url = args.token_url
     started = time.perf_counter()
-    source = linkedin_leads(
-        account_ids=args.accounts or None,
-        organization_ids=args.organizations or None,
-        credentials=credentials,
-        base_url=args.base_url,
-        lookback_hours=args.lookback_hours,
-        page_size=args.page_size,
-    )
-    pipeline = dlt.pipeline(
-        pipeline_name="bench",
-        pipelines_dir=os.path.join(args.workdir, "pipelines"),
-        destination=dlt.destinations.duckdb(os.path.join(args.workdir, "bench.duckdb")),
-        dataset_name="linkedin",
-    )
+    source = emulator_source(args, lookback_hours=args.lookback_hours, page_size=args.page_size)
+    pipeline = bench_pipeline(args.workdir)
     # the steps of pipeline.run one by one, to read the source's own peak before the load
     steps: Dict[str, float] = {}
     cpu: Dict[str, float] = {}
@@ -69,18 +51,7 @@ def main() -> None:
             if "lead_form_responses" in step["resource_metrics"]:
                 metrics = dict(step["resource_metrics"]["lead_form_responses"].custom_metrics)
     counts = normalized.row_counts
-    # seconds of each load job, by table and kind: the copy of its files into the staging
-    # dataset, and the merge (SQL) into the table
-    load_jobs: Dict[str, float] = {}
-    for job_metrics in (m["job_metrics"] for ms in loaded.metrics.values() for m in ms):
-        for job in job_metrics.values():
-            if job.finished_at is None:
-                continue
-            kind = "merge" if job.file_path.endswith(".sql") else "copy"
-            key = f"{job.table_name} {kind}"
-            load_jobs[key] = round(
-                load_jobs.get(key, 0.0) + (job.finished_at - job.started_at).total_seconds(), 2
-            )
+    load_jobs = load_job_seconds(loaded)
     with pipeline.sql_client() as client:
         total = client.execute_sql("SELECT count(*), count(DISTINCT id) FROM lead_form_responses")[0]
     print(

@@ -16,10 +16,7 @@ from typing import Any, Dict
 if not os.environ.get("BENCH_DEFAULT_ALLOCATORS"):
     import linkedin_leads_pipeline  # noqa: F401  # its allocators, set before dlt is imported: as shipped
 
-import dlt
-from job_args import job_parser
-
-from linkedin_leads import LinkedInOAuthCredentials, linkedin_leads
+from job_common import bench_pipeline, emulator_source, job_parser, load_job_seconds
 
 
 def main() -> None:
@@ -33,38 +30,16 @@ def main() -> None:
         os.environ["DESTINATION__DUCKDB__CREDENTIALS__LOCAL_CONFIG"] = args.duckdb_local
     if args.duckdb_global:
         os.environ["DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"] = args.duckdb_global
-    pipeline = dlt.pipeline(
-        pipeline_name="bench",
-        pipelines_dir=os.path.join(args.workdir, "pipelines"),
-        destination=dlt.destinations.duckdb(os.path.join(args.workdir, "bench.duckdb")),
-        dataset_name="linkedin",
-    )
+    pipeline = bench_pipeline(args.workdir)
     figures: Dict[str, Any] = {}
     started, cpu = time.perf_counter(), time.process_time()
     if args.step == "prepare":
-        credentials = LinkedInOAuthCredentials()
-        credentials.client_id = "test-client"
-        credentials.client_secret = "test-client-secret"
-        credentials.refresh_token = "test-refresh-token"
-        credentials.token_url = args.token_url
-        source = linkedin_leads(
-            account_ids=[int(a) for a in filter(None, args.accounts.split(","))] or None,
-            organization_ids=[int(o) for o in filter(None, args.organizations.split(","))] or None,
-            credentials=credentials,
-            base_url=args.base_url,
-        )
+        source = emulator_source(args)
         pipeline.extract(source)
         figures["leads"] = pipeline.normalize().row_counts.get("lead_form_responses", 0)
     else:
         loaded = pipeline.load()
-        jobs: Dict[str, float] = {}
-        for job_metrics in (m["job_metrics"] for ms in loaded.metrics.values() for m in ms):
-            for job in job_metrics.values():
-                if job.finished_at is not None and job.table_name.startswith("lead_form_responses"):
-                    key = f"{job.table_name} {'merge' if job.file_path.endswith('.sql') else 'copy'}"
-                    jobs[key] = round(
-                        jobs.get(key, 0.0) + (job.finished_at - job.started_at).total_seconds(), 2
-                    )
+        jobs = {k: v for k, v in load_job_seconds(loaded).items() if k.startswith("lead_form_responses")}
         figures["jobs_s"] = jobs
     figures["elapsed_s"] = round(time.perf_counter() - started, 2)
     figures["cpu_s"] = round(time.process_time() - cpu, 2)
