@@ -1,13 +1,13 @@
 """Where the pipeline's CPU goes, per lead: `python bench/profile_extract.py [--leads 100000]`.
 
 Starts the emulator (rich leads) in its own process, runs ``pipeline_job.py`` under py-spy
-(sampling every thread at 200 Hz, idle threads left out), and sorts each sample into the part
-of the work its stack is in: HTTP (requests, urllib3, sockets), decoding (msgspec), form
-resolution (form versions, names), Arrow table building, dlt's extract of Arrow items, Parquet
-writing, normalize, load, the rest. Prints µs of CPU per lead for each, and the job's own figures
-(``extract_cpu_us_per_lead`` is measured with ``time.process_time``, without py-spy's sampling).
-Needs py-spy (``pip install py-spy``); it reads another process's stacks, so it runs as a user
-allowed to (root, or ptrace permitted).
+(sampling every thread at 200 Hz, idle threads left out), and sorts each sample into the part of
+the work its stack is in: HTTP (requests, urllib3, sockets), decoding (msgspec, pyarrow's JSON
+reader), form resolution (form versions, names), Arrow table building, dlt's extract of Arrow
+items, Parquet writing, normalize, load, the rest. Prints µs of CPU per lead for each, and the
+job's own figures (``extract_cpu_us_per_lead`` is measured with ``time.process_time``, without
+py-spy's sampling). Needs py-spy (``pip install py-spy``); it reads another process's stacks, so
+it runs as a user allowed to (root, or ptrace permitted).
 """
 
 import argparse
@@ -30,9 +30,12 @@ PARTS: List[Tuple[str, Tuple[str, ...]]] = [
     ("Parquet writing", ("dlt/common/data_writers", "pyarrow/parquet")),
     ("normalize", ("dlt/normalize",)),
     ("load", ("dlt/load", "dlt/destinations", "duckdb")),
-    ("decoding", ("decode_lead_page", "form_version_urns", "msgspec")),
+    ("decoding", ("decode_lead_page", "decode_lead_rows", "read_answers", "form_version_urns", "msgspec")),
     ("form resolution", ("linkedin_leads/forms.py", "linkedin_leads/pages.py", "linkedin_leads/names.py")),
-    ("Arrow table building", ("linkedin_leads/lead_tables.py", "linkedin_leads/columns.py")),
+    (
+        "Arrow table building",
+        ("linkedin_leads/lead_tables.py", "linkedin_leads/answer_arrays.py", "linkedin_leads/columns.py"),
+    ),
     ("HTTP", ("requests/", "urllib3/", "http/client.py", "socket.py", "ssl.py", "linkedin_leads/client.py")),
     ("dlt extract", ("dlt/extract",)),
 ]

@@ -182,3 +182,38 @@ def test_lead_capture_administrators_are_discovered(
     pipeline.run(make_source(emulator, account_ids=None, organization_ids=None))
     listed = " ".join(r.query for r in emulator.calls("leadForms"))
     assert "organization%3A2999999" in listed and "organization%3A2999998" not in listed
+
+
+def test_pages_of_irregular_answers_beside_regular_ones(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A number where LinkedIn documents a text answer: that lead's page is read by msgspec (the
+    number kept as JSON text), the other pages by pyarrow; every lead and answer lands once."""
+    from linkedin_leads import answer_arrays
+
+    ways: List[bool] = []
+    read_answers = answer_arrays.read_answers
+
+    def counted(body: bytes) -> Any:
+        found = read_answers(body)
+        ways.append(found is not None)
+        return found
+
+    monkeypatch.setattr("linkedin_leads.records.read_answers", counted)
+    lead = next(x for x in emulator.visible_leads() if x.lead_type == "SPONSORED")
+    answer = next(
+        a for a in lead.entity["formResponse"]["answers"] if "textQuestionAnswer" in a["answerDetails"]
+    )
+    answer["answerDetails"]["textQuestionAnswer"]["answer"] = 12345
+    lead._json = None
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator))
+    every_lead_once(pipeline, emulator)
+    assert ways.count(False) == 1 and ways.count(True) >= 1
+    (stored,) = sql(
+        pipeline,
+        "SELECT answer FROM lead_form_responses__answers WHERE lead_id = %s AND question_id = %s",
+        lead.id,
+        answer["questionId"],
+    )
+    assert stored == ("12345",)

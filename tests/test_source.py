@@ -7,10 +7,9 @@ import time
 import weakref
 from collections import Counter
 from itertools import pairwise
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import dlt
-import msgspec
 import pytest
 
 from linkedin_leads import records, resources
@@ -397,22 +396,14 @@ def test_a_big_backfill_reads_each_lead_once_but_one_page_per_big_pair(
     assert served(emulator) <= visible * 1.1
 
 
-class TrackedLead(records.Lead, gc=True, weakref=True):
-    """A lead whose freeing can be watched (``weakref.finalize``)."""
-
-
-class TrackedPage(records.Record):
-    elements: Optional[List[TrackedLead]] = None
-
-
 def test_readers_hold_few_decoded_pages_however_many_they_are(
     emulator: LinkedInEmulator, make_pipeline: MakePipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Ten readers, pages of 20 leads, form-version lookups that take a while: the decoded pages
     alive at once are never more than ``DECODED_PAGES``. A reader waiting on LinkedIn, for a
     slot, or on a form-version lookup (made from the body, before decoding it) holds no page,
-    not even its last one. A page is watched through its first lead."""
-    decode = msgspec.json.Decoder(TrackedPage, strict=False).decode
+    not even its last one. A page is watched through what pyarrow read of it, which each of its
+    leads holds (``LeadHead.answers``)."""
     lock = threading.Lock()
     alive, most, pages, lookups = [0], [0], [0], [0]
 
@@ -420,14 +411,16 @@ def test_readers_hold_few_decoded_pages_however_many_they_are(
         with lock:
             alive[0] -= 1
 
-    def decode_and_count(body: bytes) -> TrackedPage:
-        page = decode(body)
+    def decode_and_count(body: bytes) -> Any:
+        page = records.decode_lead_rows(body)
         if page.elements:
+            answers = page.elements[0].answers
+            assert answers is not None  # the emulator's pages are of the regular shape
             with lock:
                 alive[0] += 1
                 pages[0] += 1
                 most[0] = max(most[0], alive[0])
-            weakref.finalize(page.elements[0], freed)
+            weakref.finalize(answers, freed)
         return page
 
     original = LinkedInClient.form_version
@@ -437,7 +430,7 @@ def test_readers_hold_few_decoded_pages_however_many_they_are(
         time.sleep(0.1)  # every reader meets its first page's versions while one is looked up
         return original(self, *args)
 
-    monkeypatch.setattr(resources, "decode_lead_page", decode_and_count)
+    monkeypatch.setattr(resources, "decode_lead_rows", decode_and_count)
     monkeypatch.setattr(LinkedInClient, "form_version", slow_lookup)
     emulator.latency = 0.005
     pipeline = make_pipeline()

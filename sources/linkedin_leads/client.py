@@ -14,7 +14,7 @@ ever quoting a secret.
 
 import threading
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, TypeVar, overload
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, TypeVar, Union, overload
 
 import msgspec
 from dlt.common import logger
@@ -40,7 +40,7 @@ from .exceptions import (
     quota_error,
 )
 from .paging import paginate
-from .records import Lead, LeadPage, decode_lead_page
+from .records import LeadHead, LeadHeadPage, LeadPage, decode_lead_rows
 from .restli import QueryParams, Raw, encode_query
 from .settings import (
     EXPIRED_ACCESS_TOKEN,
@@ -87,7 +87,7 @@ def fallback_versions(today: datetime, months: int = VERSION_FALLBACK_MONTHS) ->
     return versions
 
 
-def _lead_id(lead: Lead) -> str:
+def _lead_id(lead: LeadHead) -> str:
     return lead.id
 
 
@@ -385,11 +385,14 @@ class LinkedInClient:
         return paginate(fetch, key)
 
     def get_leads(
-        self, params: QueryParams, decode: Callable[[bytes], LeadPage] = decode_lead_page
-    ) -> Iterator[List[Lead]]:
-        """Pages through the lead form responses finder; yields each page as ``records.Lead``.
+        self,
+        params: QueryParams,
+        decode: Callable[[bytes], Union[LeadPage, LeadHeadPage]] = decode_lead_rows,
+    ) -> Iterator[List[LeadHead]]:
+        """Pages through the lead form responses finder; yields each page as ``records.LeadHead``
+        (their answers read by pyarrow) or ``records.Lead``.
 
-        ``decode``: ``records.decode_lead_page``, or a wrapper of it (``PageSlot.decoding``).
+        ``decode``: ``records.decode_lead_rows``, or a wrapper of it (``PageSlot.decoding``).
         """
         return self.get_pages(LEAD_FORM_RESPONSES_PATH, params, decode, _lead_id)
 

@@ -10,6 +10,8 @@ Arrow tables per page:
 - the consents table: one row per consent, with its text and whether it was accepted.
 
 Built for speed: it runs for every lead and every answer (``bench/README.md`` has the figures).
+The answers and consents of a page read by pyarrow are built in Arrow (``answer_arrays``); those
+of leads decoded with theirs (``records.Lead``), here, one by one.
 """
 
 from dataclasses import dataclass, field
@@ -24,17 +26,18 @@ from typing import (
 )
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from dlt.common.json import json
 
+from .answer_arrays import AnswerColumns, PageAnswers, choice_answer
+from .answer_arrays import AnswerRows as ArrowAnswers
+from .answer_arrays import ConsentRows as ArrowConsents
 from .columns import ANSWER_COLUMNS, CONSENT_COLUMNS, LEAD_COLUMNS, arrow_table, timestamps
 from .forms import FetchForm, FormCatalog, FormVersion, Question
 from .names import EntityNames
-from .records import Answer, ConsentResponse, Lead
+from .records import Answer, ConsentResponse, Lead, LeadHead
 from .urns import parse_versioned_form_urn, urn, urn_id
 from .values import entity_name, text_value
-
-MULTI_VALUE_SEPARATOR = "; "
-"""Joins the labels of a multi-select answer in the wide row (the long table keeps a list)."""
 
 UrnIds = Dict[Any, Optional[int]]
 """Campaign, creative and event URNs -> ids, parsed once per run (they repeat across leads)."""
@@ -124,22 +127,45 @@ class LeadTableBuilder:
         self._unknown: Dict[Tuple[int, bool], Question] = {}
         """Placeholders for questions no known form version lists, by (id, is multiple choice)."""
         self._columns: Dict[str, None] = {}
+        """The question and hidden-field columns of the forms met, each form's in form order."""
+        self._unknown_columns: Dict[str, None] = {}
+        """The columns of ``_unknown``, after those of the forms."""
         self._forms_seen: Set[Tuple[int, Optional[int]]] = set()
         self._forms: Dict[Any, _LeadForm] = {}
         self._ids: UrnIds = {None: None} if urn_ids is None else urn_ids
         self._ids.setdefault(None, None)
+        self._page: Optional[PageAnswers] = None
+        """The page whose answers pyarrow read (``answer_arrays``), if the leads come so."""
+        self._rows: List[Optional[int]] = []
+        """The lead row of each element of ``_page`` (None: not added)."""
+        self._lead_forms: List[Optional[FormVersion]] = []
 
     @property
     def count(self) -> int:
         """Leads added so far."""
         return len(self.dynamic)
 
-    def add(self, lead: Lead) -> None:
-        """Resolves one lead into its wide row, answer rows and consent rows."""
+    def add(self, lead: LeadHead) -> None:
+        """Resolves one lead into its wide row, answer rows and consent rows.
+
+        The leads of a builder come one way: each with its answers (``records.Lead``), or all
+        from one page whose answers pyarrow read (``records.LeadHead`` with ``answers``).
+        """
         known = self._form_of(lead)
         form = known.form
         row = self._add_lead(lead, known)
-        response = lead.form_response
+        if lead.answers is not None:
+            if self._page is None and not self.count:
+                self._page, self._rows = lead.answers, [None] * lead.answers.leads
+            elif lead.answers is not self._page:
+                raise ValueError("a LeadTableBuilder takes the leads of one page read by pyarrow")
+            self._rows[lead.row] = len(self.dynamic)
+            self._lead_forms.append(form)
+            self.dynamic.append(row)
+            return
+        if self._page is not None:
+            raise ValueError("a LeadTableBuilder takes the leads of one page read by pyarrow")
+        response = lead.form_response if isinstance(lead, Lead) else None
         if response is not None:
             number = len(self.dynamic)
             if response.answers:
@@ -148,7 +174,7 @@ class LeadTableBuilder:
                 self._add_consents(number, response.consent_responses, form)
         self.dynamic.append(row)
 
-    def _form_of(self, lead: Lead) -> _LeadForm:
+    def _form_of(self, lead: LeadHead) -> _LeadForm:
         urn = lead.versioned_lead_gen_form_urn
         known = self._forms.get(urn)
         if known is None:
@@ -157,7 +183,7 @@ class LeadTableBuilder:
             self._forms[urn] = known
         return known
 
-    def _add_lead(self, lead: Lead, known: _LeadForm) -> Dict[str, Optional[str]]:
+    def _add_lead(self, lead: LeadHead, known: _LeadForm) -> Dict[str, Optional[str]]:
         """Appends the lead's own columns; returns its hidden-field columns, to which answers add."""
         form = known.form
         ids = self._ids
@@ -238,6 +264,9 @@ class LeadTableBuilder:
             question_id = answer.question_id
             details = answer.answer_details
             choice = details.multiple_choice_answer if details else None
+            question = questions.get(question_id)
+            if question is None:
+                question = self._placeholder(question_id, choice is not None)
             if choice is None:
                 text_answer = details.text_question_answer if details else None
                 text = text_answer.answer if text_answer else answer.other  # other: an unknown kind, as JSON
@@ -246,18 +275,11 @@ class LeadTableBuilder:
                 rows.option_ids.append(None)
                 rows.option_labels.append(None)
             else:
-                option_ids = [int(o) for o in choice.options]
-                options = questions[question_id].options if question_id in questions else {}
-                labels = [options.get(o) for o in option_ids]
-                text = MULTI_VALUE_SEPARATOR.join(
-                    label if label is not None else str(o)
-                    for o, label in zip(option_ids, labels, strict=True)
+                text, option_ids, option_labels = choice_answer(
+                    question, tuple(int(o) for o in choice.options)
                 )
-                rows.option_ids.append(json.dumps(option_ids))
-                rows.option_labels.append(json.dumps(labels))
-            question = questions.get(question_id)
-            if question is None:
-                question = self._placeholder(question_id, choice is not None)
+                rows.option_ids.append(option_ids)
+                rows.option_labels.append(option_labels)
             question_number = numbers.get(question)
             if question_number is None:
                 question_number = numbers[question] = len(numbers)
@@ -272,7 +294,7 @@ class LeadTableBuilder:
         question = self._unknown.get(key)
         if question is None:
             question = self._unknown[key] = Question.unknown(question_id, choice)
-            self._columns[question.column] = None
+            self._unknown_columns[question.column] = None
         return question
 
     def _add_consents(
@@ -292,12 +314,19 @@ class LeadTableBuilder:
 
     def tables(self) -> Tuple[pa.Table, pa.Table, pa.Table]:
         """The page's lead rows, answer rows and consent rows."""
-        leads = self._lead_table()
-        return leads, self._answer_table(leads), self._consent_table(leads)
+        if self._page is None:
+            leads = self._lead_table()
+            return leads, self._answer_table(leads), self._consent_table(leads)
+        built = AnswerColumns(self._page, self._rows, self._lead_forms, self._placeholder)
+        answers, consents = built.answers(), built.consents()  # placeholders join the columns
+        leads = self._lead_table(built, answers)
+        return leads, self._answer_table(leads, answers), self._consent_table(leads, consents)
 
-    def _lead_table(self) -> pa.Table:
+    def _lead_table(
+        self, built: Optional[AnswerColumns] = None, answers: Optional[ArrowAnswers] = None
+    ) -> pa.Table:
         """The wide lead rows: the fixed columns, then every question and hidden field seen."""
-        names = self._columns  # each form's columns in form order
+        names = {**self._columns, **self._unknown_columns}
         for row in self.dynamic:
             if not row.keys() <= names.keys():
                 names.update(dict.fromkeys(row))
@@ -306,15 +335,29 @@ class LeadTableBuilder:
         columns["owner_type"] = [self.owner_type] * self.count  # the same for every lead of a page
         columns["owner_id"] = [self.owner_id] * self.count
         types = dict(LEAD_COLUMNS)
+        answered = built.wide(answers, list(names)) if built and answers else {}
+        hidden = {name for form in self._forms_seen_versions() for name in form.hidden_columns}
         for name in names:
-            columns[name] = [row.get(name) for row in self.dynamic]
             types[name] = pa.string()
+            if built is None:
+                columns[name] = [row.get(name) for row in self.dynamic]
+            elif name in hidden:
+                column = built.hidden(name)
+                columns[name] = pc.coalesce(answered[name], column) if name in answered else column
+            else:
+                columns[name] = answered.get(name, pa.nulls(self.count, pa.string()))
         return arrow_table(columns, types, ("id", "submitted_at"))
 
-    def _answer_table(self, leads: pa.Table) -> pa.Table:
-        rows = self.answers
-        by_question = pa.array(rows.question, pa.int32())
-        questions = list(self.questions)
+    def _forms_seen_versions(self) -> List[FormVersion]:
+        return [known.form for known in self._forms.values() if known.form is not None]
+
+    def _answer_table(self, leads: pa.Table, arrow: Optional[ArrowAnswers] = None) -> pa.Table:
+        rows: Any = self.answers if arrow is None else arrow
+        if arrow is None:
+            by_question = pa.array(rows.question, pa.int32())
+            questions = list(self.questions)
+        else:
+            by_question, questions = arrow.by_question, arrow.questions
 
         def of_question(name: str, values: List[Any]) -> Any:
             return pa.array(values, ANSWER_COLUMNS[name]).take(by_question)
@@ -333,8 +376,8 @@ class LeadTableBuilder:
         columns.update(_of_their_leads(leads, rows.lead_row))
         return arrow_table(columns, ANSWER_COLUMNS, ("lead_id", "question_id", "submitted_at"))
 
-    def _consent_table(self, leads: pa.Table) -> pa.Table:
-        rows = self.consents
+    def _consent_table(self, leads: pa.Table, arrow: Optional[ArrowConsents] = None) -> pa.Table:
+        rows: Any = self.consents if arrow is None else arrow
         columns: Dict[str, Any] = {
             "consent_id": rows.consent_id,
             "consent_text": rows.consent_text,
@@ -345,9 +388,9 @@ class LeadTableBuilder:
         return arrow_table(columns, CONSENT_COLUMNS, ("lead_id", "consent_id", "submitted_at"))
 
 
-def _of_their_leads(leads: pa.Table, lead_rows: List[int]) -> Dict[str, Any]:
+def _of_their_leads(leads: pa.Table, lead_rows: Any) -> Dict[str, Any]:
     """``lead_id``, ``form_id``, ``form_version`` and ``submitted_at`` of the rows' leads."""
-    by_lead = pa.array(lead_rows, pa.int32())
+    by_lead = lead_rows if isinstance(lead_rows, pa.Array) else pa.array(lead_rows, pa.int32())
     columns = {"lead_id": leads["id"].take(by_lead)}
     columns.update({name: leads[name].take(by_lead) for name in ("form_id", "form_version", "submitted_at")})
     return columns

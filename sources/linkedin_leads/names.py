@@ -34,7 +34,7 @@ from urllib.parse import quote
 from dlt.common import logger
 
 from .exceptions import LinkedInAPIError
-from .records import Lead
+from .records import LeadHead
 from .settings import ORGANIZATION, SPONSORED_ACCOUNT
 from .urns import parse_urn
 from .values import entity_name
@@ -77,7 +77,7 @@ def entity_path(urn: str, account_id: Optional[int]) -> Optional[str]:
     return None
 
 
-def missing_names(owner_urn: str, leads: Iterable[Lead]) -> Set[str]:
+def missing_names(owner_urn: str, leads: Iterable[LeadHead]) -> Set[str]:
     """The URNs whose names these leads need and do not carry: the owner's if a lead has no
     ``ownerInfo``, a campaign's if no ``leadMetadataInfo``, a creative's if no
     ``associatedEntityInfo``."""
@@ -117,7 +117,7 @@ class EntityNames:
         self,
         get: Get,
         owner_urn: str,
-        leads: Iterable[Lead],
+        leads: Iterable[LeadHead],
         waiting: Optional[Callable[[], ContextManager[None]]] = None,
     ) -> None:
         """Looks up, in the calling thread, the names these leads lack that no one asked for yet.

@@ -13,14 +13,14 @@ from dlt.extract.items import DataItemWithMeta
 from .deletions import child_table_hints
 from .forms import FetchForm, FormCatalog
 from .lead_tables import LeadTableBuilder
-from .records import Lead
+from .records import LeadHead
 from .settings import ANSWERS_TABLE, CONSENTS_TABLE
 from .urns import parse_versioned_form_urn
 
 
 def resolve_forms(
     catalog: FormCatalog,
-    page: Sequence[Lead],
+    page: Sequence[LeadHead],
     fetch: Optional[FetchForm],
     waiting: Optional[Callable[[], ContextManager[None]]] = None,
 ) -> None:
@@ -58,7 +58,7 @@ def look_up_forms(
 
 def page_tables(
     builder: LeadTableBuilder,
-    page: Sequence[Lead],
+    page: Sequence[LeadHead],
     limited: Optional[bool],
     skip: AbstractSet[str] = frozenset(),
 ) -> Optional[Tuple[List[TDataItem], int, int]]:

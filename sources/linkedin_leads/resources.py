@@ -36,7 +36,7 @@ from .forms import FormCatalog, lead_form_row
 from .lead_tables import LeadTableBuilder
 from .pages import PageBatches, look_up_forms, page_tables, resolve_forms
 from .progress import PairProgress, Slice, estimate, plan
-from .records import decode_lead_page, form_version_urns
+from .records import decode_lead_rows, form_version_urns
 from .relabel import pending_since, read_again
 from .restli import QueryParams, Raw
 from .runs import THROTTLED, Run, SliceEnd, iso
@@ -293,7 +293,7 @@ def read_slice(
         with run.page_slots.slot() as slot:
             # no enumerate(): it keeps its last (number, page) pair while the next page is read
             first = True
-            for page in client.get_leads(params, slot.decoding(decode_lead_page, before=look_up)):
+            for page in client.get_leads(params, slot.decoding(decode_lead_rows, before=look_up)):
                 if failed:
                     raise failed.pop()
                 count = client.count(LEAD_FORM_RESPONSES_PATH)
