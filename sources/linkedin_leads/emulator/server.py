@@ -8,6 +8,7 @@ be: short pages, a wrong or absent ``paging.total``, results in no time order.
 Faults (statuses, delays, resets, truncated bodies) are injected on demand.
 """
 
+import bisect
 import json
 import random
 import re
@@ -246,6 +247,12 @@ class LinkedInEmulator:
         self.requests: List[RequestRecord] = []
         self._lock = threading.Lock()
         self._cache: Dict[Tuple[Any, ...], List[Lead]] = {}
+        self._by_pair: Dict[Tuple[Any, ...], Tuple[List[int], List[Lead]]] = {}
+        """(owner kind, owner id, lead type) -> submission times and leads, in time order: a
+        time range is found by bisection, as an indexed store would, instead of a scan of every
+        lead (``_select``)."""
+        self._indexed: Tuple[int, int] = (0, -1)
+        """``id`` and length of the ``data.leads`` list the index was made from."""
         self._form_cache: Dict[Tuple[Any, ...], bytes] = {}
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -289,11 +296,13 @@ class LinkedInEmulator:
         with self._lock:
             self.data.leads.extend(leads)
             self._cache.clear()
+            self._by_pair.clear()
 
     def forget_selections(self) -> None:
         """Drops the cached finder results (after a lead is deleted)."""
         with self._lock:
             self._cache.clear()
+            self._by_pair.clear()
 
     def inject(self, fault: Fault) -> Fault:
         """Queues a fault for matching requests."""
@@ -714,13 +723,31 @@ class LinkedInEmulator:
             self.leads_served += len(elements)
         return self._page_body(elements, start, count, len(leads))
 
+    def _candidates(
+        self, kind: str, owner_id: int, lead_type: str, lo: Optional[int], hi: Optional[int]
+    ) -> List[Lead]:
+        """The leads of an (owner, lead type) submitted from ``lo`` to ``hi`` (both included; None:
+        unbounded), from the index, made anew whenever ``data.leads`` changed. Called holding the lock."""
+        leads = self.data.leads
+        if self._indexed != (id(leads), len(leads)) or not self._by_pair:
+            grouped: Dict[Tuple[Any, ...], List[Lead]] = {}
+            for lead in leads:
+                grouped.setdefault((lead.owner_kind, lead.owner_id, lead.lead_type), []).append(lead)
+            self._by_pair = {}
+            for pair, members in grouped.items():
+                members.sort(key=lambda lead: lead.submitted_at)
+                self._by_pair[pair] = ([lead.submitted_at for lead in members], members)
+            self._indexed = (id(leads), len(leads))
+        times, members = self._by_pair.get((kind, owner_id, lead_type), ([], []))
+        first = 0 if lo is None else bisect.bisect_left(times, lo)
+        last = len(times) if hi is None else bisect.bisect_right(times, hi)
+        return members[first:last]
+
     def _select(self, key: Tuple[Any, ...]) -> List[Lead]:
         kind, owner_id, lead_type, limited, (lo, hi), form_filter = key
         now = self.now_ms()
         selected = []
-        for lead in self.data.leads:
-            if lead.owner_kind != kind or lead.owner_id != owner_id or lead.lead_type != lead_type:
-                continue
+        for lead in self._candidates(kind, owner_id, lead_type, lo, hi):
             if not self._retained(lead, now):
                 continue
             if limited is True and not lead.test_lead:
