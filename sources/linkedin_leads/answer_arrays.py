@@ -12,13 +12,13 @@ unions LinkedIn may extend) stay with msgspec and ``lead_tables``.
 It reads only the regular shape: an answer's text a string, choices and ids numbers. Anything
 else (a number sent as a string, an answer of a kind not known here, a missing id) makes
 ``read_answers`` return None, and the page goes the way of ``records.decode_lead_page``, which
-reads every shape LinkedIn may send. Both ways give the same rows (``tests/test_units.py``).
+reads every shape LinkedIn may send. Both ways give the same rows (``tests/test_answer_arrays.py``).
 """
 
 import io
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -190,7 +190,7 @@ def scatter(positions: pa.Array, values: pa.Array, size: int) -> pa.Array:
 
 
 def _keys(*columns: pa.Array) -> pa.Array:
-    """A text key per row from integer or boolean columns (``1:42:false``), to look up in Arrow."""
+    """A text key per row from integer, boolean or text columns (``1:42:false``), to look up in Arrow."""
     return pc.binary_join_element_wise(*(pc.cast(column, pa.string()) for column in columns), ":")
 
 
@@ -250,7 +250,6 @@ class AnswerColumns:
             self.forms[number] = form
         self.lead_form = pa.array(numbers, pa.int32())
         of_row = pa.array(rows, pa.int32())
-        self.page = page
         self._answers = _kept(
             of_row, page.answer_lead, page.question_id, page.text, page.choice, page.options
         )
@@ -267,9 +266,7 @@ class AnswerColumns:
         if pc.any(choice).as_py():
             # each distinct (question, options) of the page made once, as choose() makes it
             picked = pc.fill_null(pc.binary_join(pc.cast(pc.filter(options, choice), _TEXT_LIST), ","), "")
-            keys = pc.binary_join_element_wise(
-                pc.cast(pc.filter(by_question, choice), pa.string()), picked, ":"
-            )
+            keys = _keys(pc.filter(by_question, choice), picked)
             by_choice, made = _lookup(keys, lambda key: _choose(questions, key))
             texts, ids, labels = (
                 pa.array(list(column), pa.string()).take(by_choice) for column in zip(*made, strict=True)
@@ -299,9 +296,13 @@ class AnswerColumns:
         dense = scatter(positions, rows.answer, len(wanted) * self.leads)
         return {names[column]: dense.slice(n * self.leads, self.leads) for n, column in enumerate(wanted)}
 
+    def hidden_names(self) -> Set[str]:
+        """The hidden-field columns of the leads' form versions."""
+        return {name for form in self.forms if form for name in form.hidden_columns}
+
     def hidden(self, name: str) -> pa.Array:
         """A hidden-field column: each lead's value from its form version."""
-        values = [dict(form.hidden_columns).get(name) if form else None for form in self.forms]
+        values = [form.hidden_columns.get(name) if form else None for form in self.forms]
         return pc.take(pa.array(values, pa.string()), self.lead_form)
 
     def consents(self) -> ConsentRows:

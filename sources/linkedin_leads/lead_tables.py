@@ -336,7 +336,7 @@ class LeadTableBuilder:
         columns["owner_id"] = [self.owner_id] * self.count
         types = dict(LEAD_COLUMNS)
         answered = built.wide(answers, list(names)) if built and answers else {}
-        hidden = {name for form in self._forms_seen_versions() for name in form.hidden_columns}
+        hidden = built.hidden_names() if built else set()
         for name in names:
             types[name] = pa.string()
             if built is None:
@@ -347,9 +347,6 @@ class LeadTableBuilder:
             else:
                 columns[name] = answered.get(name, pa.nulls(self.count, pa.string()))
         return arrow_table(columns, types, ("id", "submitted_at"))
-
-    def _forms_seen_versions(self) -> List[FormVersion]:
-        return [known.form for known in self._forms.values() if known.form is not None]
 
     def _answer_table(self, leads: pa.Table, arrow: Optional[ArrowAnswers] = None) -> pa.Table:
         rows: Any = self.answers if arrow is None else arrow
