@@ -9,10 +9,15 @@ per lead, 40% of the extract (``bench/profile_extract.py``). dlt parses through 
 cache makes every later parse of the same text free. Parsed paths are not changed by dlt or
 ``jsonpath_ng`` once made (they are only matched against data), so sharing them is safe. Where
 dlt no longer has that function (another version), nothing is changed.
+
+dlt 1.31 offers no supported way to the same end: ``Incremental.cursor_path`` must stay a string
+(it keys the resource state, so a pre-parsed path cannot be passed instead), and nothing in dlt
+caches ``compile_path``. The module is replaced through an ``Any`` alias, so that this type-checks
+whether ``jsonpath_ng`` ships type hints (1.9 and later, Python 3.11+) or not (1.8, Python 3.10).
 """
 
 import functools
-from typing import Any, Callable
+from typing import Any
 
 CACHE_SIZE = 1024
 """Distinct JSONPath texts kept parsed (a run uses a handful)."""
@@ -29,6 +34,6 @@ def cache_jsonpath_parsing() -> bool:
         return False
     if hasattr(parse, "cache_info"):
         return True
-    cached: Callable[[str], Any] = functools.lru_cache(maxsize=CACHE_SIZE)(parse)
-    jsonpath._parse = cached  # type: ignore[attr-defined]
+    module: Any = jsonpath  # typed by jsonpath_ng 1.9+, untyped before: see the module's docstring
+    module._parse = functools.lru_cache(maxsize=CACHE_SIZE)(parse)
     return True
