@@ -11,7 +11,7 @@ from typing import Any, Dict, List
 
 from job_common import job_parser, plain_session
 
-from linkedin_leads.restli import Raw, encode_query
+from linkedin_leads.api.restli import Raw, encode_query
 from linkedin_leads.settings import DEFAULT_PAGE_SIZE, LEAD_FIELDS
 
 

@@ -21,9 +21,9 @@ sys.path.insert(0, str(ROOT))  # the checkout's linkedin_leads, as the jobs get 
 
 from job_common import plain_session
 
-from linkedin_leads.records import decode_lead_page
-from linkedin_leads.restli import Raw, encode_query
+from linkedin_leads.api.restli import Raw, encode_query
 from linkedin_leads.settings import LEAD_FIELDS
+from linkedin_leads.tables.records import decode_lead_page
 
 PAGES = 40
 

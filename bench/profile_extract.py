@@ -31,12 +31,24 @@ PARTS: List[Tuple[str, Tuple[str, ...]]] = [
     ("normalize", ("dlt/normalize",)),
     ("load", ("dlt/load", "dlt/destinations", "duckdb")),
     ("decoding", ("decode_lead_page", "decode_lead_rows", "read_answers", "form_version_urns", "msgspec")),
-    ("form resolution", ("linkedin_leads/forms.py", "linkedin_leads/pages.py", "linkedin_leads/names.py")),
+    (
+        "form resolution",
+        (
+            "linkedin_leads/tables/forms.py",
+            "linkedin_leads/tables/questions.py",
+            "linkedin_leads/tables/pages.py",
+            "linkedin_leads/tables/names.py",
+        ),
+    ),
     (
         "Arrow table building",
-        ("linkedin_leads/lead_tables.py", "linkedin_leads/answer_arrays.py", "linkedin_leads/columns.py"),
+        (
+            "linkedin_leads/tables/lead_tables.py",
+            "linkedin_leads/tables/answers.py",
+            "linkedin_leads/tables/columns.py",
+        ),
     ),
-    ("HTTP", ("requests/", "urllib3/", "http/client.py", "socket.py", "ssl.py", "linkedin_leads/client.py")),
+    ("HTTP", ("requests/", "urllib3/", "http/client.py", "socket.py", "ssl.py", "linkedin_leads/api/")),
     ("dlt extract", ("dlt/extract",)),
 ]
 

@@ -22,11 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import emulator  # noqa: E402
 
 from linkedin_leads import LinkedInAccessTokenCredentials  # noqa: E402
-from linkedin_leads.client import LinkedInClient  # noqa: E402
-from linkedin_leads.forms import FormCatalog, QuestionColumns  # noqa: E402
-from linkedin_leads.lead_tables import LeadTableBuilder  # noqa: E402
-from linkedin_leads.restli import Raw  # noqa: E402
+from linkedin_leads.api.client import LinkedInClient  # noqa: E402
+from linkedin_leads.api.restli import Raw  # noqa: E402
 from linkedin_leads.settings import LEAD_FIELDS  # noqa: E402
+from linkedin_leads.tables.forms import FormCatalog  # noqa: E402
+from linkedin_leads.tables.lead_tables import LeadTableBuilder  # noqa: E402
+from linkedin_leads.tables.questions import QuestionColumns  # noqa: E402
+from linkedin_leads.tables.records import decode_lead_rows  # noqa: E402
 
 
 def read(client: LinkedInClient, account: int, fields: str, catalog: FormCatalog) -> int:
@@ -39,7 +41,7 @@ def read(client: LinkedInClient, account: int, fields: str, catalog: FormCatalog
         ("fields", Raw(fields)),
     ]
     leads = 0
-    for page in client.get_leads(params):
+    for page in client.get_leads(params, decode_lead_rows):
         builder = LeadTableBuilder(catalog, "sponsoredAccount", account)
         for lead in page:
             builder.add(lead)

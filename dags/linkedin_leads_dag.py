@@ -12,7 +12,7 @@ own pipeline (`linkedin_leads_group_<n>`) with its own state, so one group's new
 moves another group's window, and its own staging dataset (`linkedin_staging_<pipeline>`), so
 groups loading at the same moment never fill or empty each other's staging tables. The groups
 run in parallel; what they share (question column names, deleted leads) is read from the
-destination (`linkedin_leads.shared`). Without it, one pipeline reads every configured owner.
+destination (`linkedin_leads.reading.shared`). Without it, one pipeline reads every configured owner.
 
 Each run restores the pipeline state (the progress per owner and lead type, the question column
 names, the form versions) from the destination, so the workers keep no local state
@@ -49,9 +49,9 @@ except ImportError:  # Airflow 2
     from airflow.operators.python import PythonOperator  # type: ignore[no-redef]
 
 from linkedin_leads import left_line, linkedin_leads, work_left
-from linkedin_leads.check import preflight
-from linkedin_leads.exceptions import LinkedInLeadsError
-from linkedin_leads.shared import writer_destination
+from linkedin_leads.api.exceptions import LinkedInLeadsError
+from linkedin_leads.commands.check import preflight
+from linkedin_leads.reading.shared import writer_destination
 
 DESTINATION = os.environ.get("LINKEDIN_LEADS_DESTINATION", "duckdb")
 """The dlt destination to load into; its credentials come from `dlt_secrets_toml` as usual."""

@@ -73,8 +73,8 @@ from linkedin_leads import (  # noqa: E402
     left_line,
     linkedin_leads,
 )
-from linkedin_leads.config import near_miss_credentials  # noqa: E402
-from linkedin_leads.shared import destination_lock, duckdb_here, lock_timeout, run_writer  # noqa: E402
+from linkedin_leads.config.keys import near_miss_credentials  # noqa: E402
+from linkedin_leads.reading.shared import destination_lock, duckdb_here, lock_timeout, run_writer  # noqa: E402
 
 MISSING_CONFIG_HELP = """\
 linkedin_leads is not configured: {missing}.
@@ -277,7 +277,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.check:
-        from linkedin_leads.__main__ import check
+        from linkedin_leads.commands.cli import check
 
         return check()
     return run_demo() if args.demo else run()
@@ -286,7 +286,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 def cli(argv: Optional[List[str]] = None) -> int:
     """The ``linkedin-leads`` command of the installed package: ``run``, ``check``, ``auth``,
     ``notifications``; the same code as this script and ``python -m linkedin_leads``."""
-    from linkedin_leads.__main__ import add_commands, dispatch
+    from linkedin_leads.commands.cli import add_commands, dispatch
 
     parser = argparse.ArgumentParser(prog="linkedin-leads", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"linkedin_leads {VERSION}")

@@ -110,6 +110,15 @@ def make_pipeline(tmp_path: Path) -> Callable[..., dlt.Pipeline]:
     return factory
 
 
+def run_once(
+    make_pipeline: Callable[..., dlt.Pipeline], emulator: LinkedInEmulator, **kwargs: Any
+) -> dlt.Pipeline:
+    """A new pipeline that has run the source (``make_source(emulator, **kwargs)``) once."""
+    pipeline = make_pipeline()
+    pipeline.run(make_source(emulator, **kwargs))
+    return pipeline
+
+
 def sql(pipeline: dlt.Pipeline, query: str, *args: Any) -> List[Tuple[Any, ...]]:
     """The rows of ``query`` in the pipeline's destination, as tuples (any destination)."""
     with pipeline.sql_client() as client:

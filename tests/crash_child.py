@@ -11,7 +11,7 @@ import time
 import dlt
 
 from linkedin_leads import LinkedInAccessTokenCredentials, linkedin_leads
-from linkedin_leads.shared import destination_lock
+from linkedin_leads.reading.shared import destination_lock
 
 
 def hold_after_first_copy_job() -> None:

@@ -32,6 +32,19 @@ client_secret = "test-client-secret"
 """
 
 
+def run_auth(folder: Path, *args: str, **env: str) -> "subprocess.CompletedProcess[str]":
+    """``python -m linkedin_leads auth ARGS`` in ``folder``, to its end, nothing on stdin."""
+    return subprocess.run(
+        [sys.executable, "-m", "linkedin_leads", "auth", *args],
+        cwd=folder,
+        env={**clean_env(folder), "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 @pytest.fixture
 def emulator() -> Iterator[LinkedInEmulator]:
     with LinkedInEmulator(Dataset()) as emu:
@@ -150,15 +163,7 @@ def test_a_reused_code_is_refused_and_a_pasted_url_is_taken(
 def test_auth_with_the_example_secrets_names_the_key(tmp_path: Path) -> None:
     (tmp_path / ".dlt").mkdir()
     (tmp_path / ".dlt" / "secrets.toml").write_text((ROOT / ".dlt" / "example.secrets.toml").read_text())
-    result = subprocess.run(
-        [sys.executable, "-m", "linkedin_leads", "auth", "--no-browser"],
-        cwd=tmp_path,
-        env={**clean_env(tmp_path), "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    result = run_auth(tmp_path, "--no-browser")
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Setting `credentials.client_id`" in result.stderr and "<a placeholder>" in result.stderr
     assert "Open this link" not in result.stdout
@@ -177,20 +182,13 @@ def test_auth_opens_the_browser_and_takes_its_redirect(emulator: LinkedInEmulato
     (tmp_path / ".dlt").mkdir()
     (tmp_path / ".dlt" / "secrets.toml").write_text(SECRETS)
     base = emulator.token_url.rsplit("/", 1)[0]
-    result = subprocess.run(
-        [sys.executable, "-m", "linkedin_leads", "auth", "--port", str(free_port())],
-        cwd=tmp_path,
-        env={
-            **clean_env(tmp_path),
-            "PYTHONPATH": str(ROOT),
-            "BROWSER": f"{sys.executable} {browser} %s",
-            "SOURCES__LINKEDIN_LEADS__CREDENTIALS__AUTHORIZATION_URL": f"{base}/authorization",
-            "SOURCES__LINKEDIN_LEADS__CREDENTIALS__TOKEN_URL": emulator.token_url,
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
+    result = run_auth(
+        tmp_path,
+        "--port",
+        str(free_port()),
+        BROWSER=f"{sys.executable} {browser} %s",
+        SOURCES__LINKEDIN_LEADS__CREDENTIALS__AUTHORIZATION_URL=f"{base}/authorization",
+        SOURCES__LINKEDIN_LEADS__CREDENTIALS__TOKEN_URL=emulator.token_url,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "paste" not in result.stdout  # the browser opened: nothing asked on stdin
@@ -209,14 +207,6 @@ def test_a_taken_port_is_a_named_error(emulator: LinkedInEmulator, tmp_path: Pat
         port = taken.getsockname()[1]
         (tmp_path / ".dlt").mkdir()
         (tmp_path / ".dlt" / "secrets.toml").write_text(SECRETS)
-        result = subprocess.run(
-            [sys.executable, "-m", "linkedin_leads", "auth", "--no-browser", "--port", str(port)],
-            cwd=tmp_path,
-            env={**clean_env(tmp_path), "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+        result = run_auth(tmp_path, "--no-browser", "--port", str(port))
     assert result.returncode == 2, result.stdout + result.stderr
     assert "--port" in result.stderr and str(port) in result.stderr and "Traceback" not in result.stderr

@@ -17,7 +17,7 @@ import pytest
 
 from linkedin_leads.emulator import LeadForm, LinkedInEmulator
 from linkedin_leads.emulator.data import DAY_MS, choice_question, form_versions
-from linkedin_leads.values import from_epoch_ms
+from linkedin_leads.tables.values import from_epoch_ms
 
 from .conftest import NOW_MS, make_source, sql
 

@@ -65,6 +65,14 @@ def check_json(
     return run_check(work, tmp_path, "-m", "linkedin_leads", "check", "--json")
 
 
+def failed(result: "subprocess.CompletedProcess[str]", check: str) -> Dict[str, Any]:
+    """The row of ``check``, which failed, with the command's exit status 4."""
+    assert result.returncode == 4, result.stdout + result.stderr
+    row = rows(result)[check]
+    assert not row["ok"], row
+    return row
+
+
 def test_all_good(emulator: LinkedInEmulator, tmp_path: Path) -> None:
     result = check_json(emulator, tmp_path, oauth_secrets(emulator))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -84,10 +92,8 @@ def test_all_good(emulator: LinkedInEmulator, tmp_path: Path) -> None:
 
 def test_a_token_without_r_organization_admin(emulator: LinkedInEmulator, tmp_path: Path) -> None:
     emulator.scopes = {"r_marketing_leadgen_automation", "r_ads"}
-    result = check_json(emulator, tmp_path, oauth_secrets(emulator))
-    assert result.returncode == 4, result.stdout + result.stderr
-    scopes = rows(result)["scopes"]
-    assert not scopes["ok"] and "lacks r_organization_admin" in scopes["detail"]
+    scopes = failed(check_json(emulator, tmp_path, oauth_secrets(emulator)), "scopes")
+    assert "lacks r_organization_admin" in scopes["detail"]
     assert "authorize it again" in scopes["fix"]
 
 
@@ -95,9 +101,8 @@ def test_an_expired_access_token(emulator: LinkedInEmulator, tmp_path: Path) -> 
     emulator.expire_access_tokens()
     secrets = '[sources.linkedin_leads.credentials]\naccess_token = "test-access-token"\n'
     result = check_json(emulator, tmp_path, secrets)
-    assert result.returncode == 4, result.stdout + result.stderr
-    credentials = rows(result)["credentials"]
-    assert not credentials["ok"] and "has expired" in credentials["detail"]
+    credentials = failed(result, "credentials")
+    assert "has expired" in credentials["detail"]
     assert "Traceback" not in result.stderr and "test-access-token" not in result.stdout
 
 
@@ -105,15 +110,12 @@ def test_an_owner_whose_leads_are_refused(emulator: LinkedInEmulator, tmp_path: 
     account = f"urn:li:sponsoredAccount:{emulator.data.accounts[0]}"
     emulator.leads_refused = {account}
     result = check_json(emulator, tmp_path, oauth_secrets(emulator))
-    assert result.returncode == 4, result.stdout + result.stderr
-    refused = rows(result)[f"{account} leads"]
-    assert not refused["ok"] and "company page" in refused["fix"] and "CAMPAIGN_MANAGER" in refused["fix"]
+    refused = failed(result, f"{account} leads")
+    assert "company page" in refused["fix"] and "CAMPAIGN_MANAGER" in refused["fix"]
     assert rows(result)[f"{account} forms"]["ok"]
 
 
 def test_a_sunset_version(emulator: LinkedInEmulator, tmp_path: Path) -> None:
     emulator.versions = {"202605", "202610"}
-    result = check_json(emulator, tmp_path, oauth_secrets(emulator))
-    assert result.returncode == 4, result.stdout + result.stderr
-    version = rows(result)["API version"]
-    assert not version["ok"] and 'api_version = "202610"' in version["fix"]
+    version = failed(check_json(emulator, tmp_path, oauth_secrets(emulator)), "API version")
+    assert 'api_version = "202610"' in version["fix"]

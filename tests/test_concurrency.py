@@ -6,7 +6,7 @@ from typing import Callable, Iterator, List
 
 import pytest
 
-from linkedin_leads.concurrency import PageSlots, fan_in
+from linkedin_leads.reading.concurrency import PageSlots, fan_in
 
 
 def stream(name: str, count: int, delay: float = 0.0) -> Callable[[], Iterator[str]]:

@@ -125,6 +125,6 @@ def test_start_date_beyond_retention_only_warns(emulator: LinkedInEmulator, dlt_
     ],
 )
 def test_id_forms(value: Any, expected: Any) -> None:
-    from linkedin_leads.config import parse_ids
+    from linkedin_leads.config.owners import parse_ids
 
     assert parse_ids("account_ids", value, "sponsoredAccount") == expected

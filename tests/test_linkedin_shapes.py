@@ -7,7 +7,7 @@ accounts whose leads are refused.
 """
 
 import json
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 import dlt
 import pytest
@@ -16,7 +16,7 @@ from linkedin_leads import LinkedInAccessError, LinkedInAuthError
 from linkedin_leads.emulator import Dataset, LinkedInEmulator
 from linkedin_leads.emulator.server import UNKNOWN_ANSWER, UNKNOWN_ANSWER_KIND, creative_name
 
-from .conftest import every_lead_once, lead_ids, make_source, oauth, sql
+from .conftest import every_lead_once, lead_ids, make_source, oauth, run_once, sql
 from .test_faults import failure
 
 MakePipeline = Callable[..., dlt.Pipeline]
@@ -26,16 +26,23 @@ def by_id(pipeline: dlt.Pipeline, columns: str) -> Dict[str, Any]:
     return {row[0]: row[1:] for row in sql(pipeline, f"SELECT id, {columns} FROM lead_form_responses")}
 
 
+def loaded_by_id(
+    emulator: LinkedInEmulator, make_pipeline: MakePipeline, columns: str
+) -> Tuple[dlt.Pipeline, Dict[str, Any]]:
+    """One run over ``emulator``, every lead checked to be there once; the pipeline, and the
+    ``columns`` of each lead by id."""
+    pipeline = run_once(make_pipeline, emulator)
+    every_lead_once(pipeline, emulator)
+    return pipeline, by_id(pipeline, columns)
+
+
 @pytest.mark.parametrize("shape", ["string", "multilocale", "multilocale_only"])
 def test_names_as_text_or_multilocale_strings(
     dataset: Dataset, make_pipeline: MakePipeline, shape: str
 ) -> None:
     """LinkedIn's organization decorations send ``name`` as a MultiLocaleString."""
     with LinkedInEmulator(dataset, name_shape=shape) as emulator:
-        pipeline = make_pipeline()
-        pipeline.run(make_source(emulator))
-        every_lead_once(pipeline, emulator)
-        rows = by_id(pipeline, "owner_name, campaign_name, creative_name")
+        _, rows = loaded_by_id(emulator, make_pipeline, "owner_name, campaign_name, creative_name")
         for lead in emulator.visible_leads():
             owner, campaign, creative = rows[lead.id]
             assert owner == f"Owner {lead.owner_id}"
@@ -189,17 +196,17 @@ def test_pages_of_irregular_answers_beside_regular_ones(
 ) -> None:
     """A number where LinkedIn documents a text answer: that lead's page is read by msgspec (the
     number kept as JSON text), the other pages by pyarrow; every lead and answer lands once."""
-    from linkedin_leads import answer_arrays
+    from linkedin_leads.tables import answers
 
     ways: List[bool] = []
-    read_answers = answer_arrays.read_answers
+    read_answers = answers.read_answers
 
     def counted(body: bytes) -> Any:
         found = read_answers(body)
         ways.append(found is not None)
         return found
 
-    monkeypatch.setattr("linkedin_leads.records.read_answers", counted)
+    monkeypatch.setattr("linkedin_leads.tables.records.read_answers", counted)
     lead = next(x for x in emulator.visible_leads() if x.lead_type == "SPONSORED")
     answer = next(
         a for a in lead.entity["formResponse"]["answers"] if "textQuestionAnswer" in a["answerDetails"]

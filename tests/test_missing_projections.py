@@ -14,13 +14,13 @@ from typing import Callable, Dict, List, Set, Tuple
 
 import dlt
 
+from linkedin_leads.api.urns import versioned_form_urn
 from linkedin_leads.emulator import Dataset, LeadForm, LinkedInEmulator
 from linkedin_leads.emulator.data import DAY_MS, form_versions
 from linkedin_leads.emulator.server import account_name, campaign_name, creative_name
-from linkedin_leads.urns import versioned_form_urn
 
 from .conftest import NOW_MS, every_lead_once, make_source, sql
-from .test_linkedin_shapes import by_id
+from .test_linkedin_shapes import by_id, loaded_by_id
 from .test_notifications import pipeline_at, start_service, subscribe_all, wait_loaded
 from .test_readable_leads import ACCOUNT, FORM, three_version_dataset
 
@@ -52,10 +52,8 @@ def test_names_come_from_the_entities_when_leads_carry_no_decorations(
     dataset: Dataset, make_pipeline: MakePipeline
 ) -> None:
     with LinkedInEmulator(dataset, decorations=False) as emulator:
-        pipeline = make_pipeline()
-        pipeline.run(make_source(emulator))
-        every_lead_once(pipeline, emulator)
-        rows = by_id(pipeline, "owner_name, campaign_name, creative_name, campaign_id, creative_id")
+        columns = "owner_name, campaign_name, creative_name, campaign_id, creative_id"
+        pipeline, rows = loaded_by_id(emulator, make_pipeline, columns)
         for lead in emulator.visible_leads():
             owner, campaign, creative, campaign_id, creative_id = rows[lead.id]
             if lead.lead_type == "SPONSORED":

@@ -10,7 +10,7 @@ import dlt
 import pytest
 
 from linkedin_leads.emulator import LinkedInEmulator
-from linkedin_leads.shared import run_writer, writer_destination
+from linkedin_leads.reading.shared import run_writer, writer_destination
 
 from .conftest import make_source, sql
 from .postgres_server import run_postgres, server_binaries

@@ -4,7 +4,7 @@ from typing import Callable, List, Sequence
 
 import pytest
 
-from linkedin_leads.progress import (
+from linkedin_leads.reading.progress import (
     DAY_MS,
     FILL_MIN_SPAN_MS,
     MAX_SLICE_SPAN_MS,

@@ -10,16 +10,16 @@ import dlt
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from linkedin_leads import resources
-from linkedin_leads.client import LinkedInClient
+from linkedin_leads.api.client import LinkedInClient
+from linkedin_leads.api.exceptions import LinkedInAPIError, LinkedInPagingLimitError
 from linkedin_leads.emulator import Dataset, Fault, Lead, LeadForm, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS, choice_question, form_versions, text_question
-from linkedin_leads.exceptions import LinkedInAPIError, LinkedInPagingLimitError
-from linkedin_leads.forms import QuestionColumns
-from linkedin_leads.runs import DECODED_PAGES
-from linkedin_leads.values import from_epoch_ms
+from linkedin_leads.reading import resources
+from linkedin_leads.reading.runs import DECODED_PAGES
+from linkedin_leads.tables.questions import QuestionColumns
+from linkedin_leads.tables.values import from_epoch_ms
 
-from .conftest import NOW_MS, every_lead_once, lead_ids, make_source, sql
+from .conftest import NOW_MS, every_lead_once, lead_ids, make_source, run_once, sql
 
 MakePipeline = Callable[..., dlt.Pipeline]
 FORM = 8100001
@@ -219,8 +219,7 @@ def test_organic_leads_and_their_forms(emulator: LinkedInEmulator, make_pipeline
 def test_late_lead_is_loaded_by_the_next_run_once(
     emulator: LinkedInEmulator, make_pipeline: MakePipeline
 ) -> None:
-    pipeline = make_pipeline()
-    pipeline.run(make_source(emulator))
+    pipeline = run_once(make_pipeline, emulator)
     rng = random.Random(21)
     form = next(iter(emulator.data.forms))
     owner = emulator.data.forms[form].owner_id

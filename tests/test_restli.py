@@ -2,7 +2,7 @@
 
 import pytest
 
-from linkedin_leads.restli import Raw, encode, encode_query
+from linkedin_leads.api.restli import Raw, encode, encode_query
 
 CASES = [
     ("v1", "v1"),

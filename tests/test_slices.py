@@ -15,10 +15,19 @@ import pytest
 
 from linkedin_leads.emulator import Dataset, Fault, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS
-from linkedin_leads.runs import responses_state
-from linkedin_leads.values import from_epoch_ms
+from linkedin_leads.reading.runs import responses_state
+from linkedin_leads.tables.values import from_epoch_ms
 
-from .conftest import DAILY_QUOTA_BODY, NOW_MS, every_lead_once, lead_ids, make_source, newest_by_pair, sql
+from .conftest import (
+    DAILY_QUOTA_BODY,
+    NOW_MS,
+    every_lead_once,
+    lead_ids,
+    make_source,
+    newest_by_pair,
+    run_once,
+    sql,
+)
 
 MakePipeline = Callable[..., dlt.Pipeline]
 
@@ -281,8 +290,7 @@ def test_a_fixed_window_then_the_rest(emulator: LinkedInEmulator, make_pipeline:
 def test_late_leads_of_every_pair_are_loaded_once(
     emulator: LinkedInEmulator, make_pipeline: MakePipeline
 ) -> None:
-    pipeline = make_pipeline()
-    pipeline.run(make_source(emulator))
+    pipeline = run_once(make_pipeline, emulator)
     rng = random.Random(12)
     late = []
     for (owner_id, lead_type), newest in newest_by_pair(emulator.visible_leads()).items():

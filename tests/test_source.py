@@ -12,13 +12,14 @@ from typing import Any, Callable, Dict, List, Tuple
 import dlt
 import pytest
 
-from linkedin_leads import records, resources
-from linkedin_leads.client import LinkedInClient
+from linkedin_leads.api.client import LinkedInClient
 from linkedin_leads.emulator import Dataset, Fault, Lead, LeadForm, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS, form_versions
-from linkedin_leads.progress import MAX_PROBES, PROBE_PAGES
-from linkedin_leads.runs import DECODED_PAGES
-from linkedin_leads.values import from_epoch_ms
+from linkedin_leads.reading import resources
+from linkedin_leads.reading.progress import MAX_PROBES, PROBE_PAGES
+from linkedin_leads.reading.runs import DECODED_PAGES
+from linkedin_leads.tables import records
+from linkedin_leads.tables.values import from_epoch_ms
 
 from .conftest import (
     NOW_MS,

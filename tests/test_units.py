@@ -9,12 +9,8 @@ import dlt
 import pytest
 from dlt.common.json import json
 
-from linkedin_leads.forms import FormCatalog, FormVersion, QuestionColumns, resolve_form_version
-from linkedin_leads.lead_tables import LeadTableBuilder
-from linkedin_leads.pages import page_tables
-from linkedin_leads.paging import paginate
-from linkedin_leads.records import decode_lead_page, form_version_urns
-from linkedin_leads.urns import (
+from linkedin_leads.api.paging import paginate
+from linkedin_leads.api.urns import (
     is_ad_account,
     parse_urn,
     parse_versioned_form_urn,
@@ -22,6 +18,11 @@ from linkedin_leads.urns import (
     urn_id,
     versioned_form_urn,
 )
+from linkedin_leads.tables.forms import FormCatalog, FormVersion, resolve_form_version
+from linkedin_leads.tables.lead_tables import LeadTableBuilder
+from linkedin_leads.tables.pages import page_tables
+from linkedin_leads.tables.questions import QuestionColumns
+from linkedin_leads.tables.records import decode_lead_page, form_version_urns
 
 
 @pytest.mark.parametrize(
@@ -286,7 +287,7 @@ def test_form_version_urns_are_found_in_the_bytes(body: bytes, found: Set[str]) 
 
 
 def test_entity_paths_of_name_lookups() -> None:
-    from linkedin_leads.names import entity_path
+    from linkedin_leads.tables.names import entity_path
 
     assert entity_path("urn:li:sponsoredAccount:5", None) == "adAccounts/5"
     assert entity_path("urn:li:organization:7", None) == "organizations/7"
@@ -301,7 +302,7 @@ def test_entity_paths_of_name_lookups() -> None:
 
 
 def test_missing_names_are_those_without_decorations() -> None:
-    from linkedin_leads.names import missing_names
+    from linkedin_leads.tables.names import missing_names
 
     bare = {
         "id": "a",
@@ -327,7 +328,7 @@ def test_missing_names_are_those_without_decorations() -> None:
 
 
 def test_unresolved_versions_keep_one_span_per_owner_and_lead_type() -> None:
-    from linkedin_leads.forms import UnresolvedVersions
+    from linkedin_leads.tables.forms import UnresolvedVersions
 
     stored: Dict[str, Any] = {}
     unresolved = UnresolvedVersions(stored)
@@ -370,7 +371,7 @@ def test_page_batches_join_pages_of_different_forms() -> None:
     import pyarrow as pa
     from dlt.extract.items import DataItemWithMeta
 
-    from linkedin_leads.pages import PageBatches
+    from linkedin_leads.tables.pages import PageBatches
 
     batches = PageBatches(limit=3)
     hints = dlt.mark.with_hints(pa.table({"x": [1]}), dlt.mark.make_hints(table_name="answers"))

@@ -354,7 +354,7 @@ def test_a_receiver_from_the_shared_state_layout_moves_to_its_own(tmp_path: Path
     pending notifications, the question names and the form versions it knew there."""
     from linkedin_leads.notifications.service import Service
     from linkedin_leads.notifications.source import lead_notifications
-    from linkedin_leads.shared import inherited_state
+    from linkedin_leads.reading.shared import inherited_state
 
     from .conftest import access_token
 
@@ -416,7 +416,7 @@ def test_a_receiver_from_the_shared_state_layout_moves_to_its_own(tmp_path: Path
 def test_after_the_bound_the_error_names_the_holder_and_the_setting(
     busy_emulator: LinkedInEmulator, tmp_path: Path
 ) -> None:
-    from linkedin_leads.shared import destination_lock
+    from linkedin_leads.reading.shared import destination_lock
 
     holder = dlt.pipeline(
         pipeline_name="holder",

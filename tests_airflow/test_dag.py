@@ -12,6 +12,9 @@ import duckdb
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the checkout's package and emulator, as the DAG finds them
+
+from linkedin_leads.emulator import LinkedInEmulator, generate  # noqa: E402
 
 
 def dag_bag() -> Any:
@@ -41,6 +44,18 @@ def set_owner_groups(monkeypatch: pytest.MonkeyPatch, groups: List[Dict[str, Any
     monkeypatch.setenv("AIRFLOW_VAR_LINKEDIN_LEADS_OWNER_GROUPS", json.dumps(groups))
 
 
+def point_at(monkeypatch: pytest.MonkeyPatch, emulator: Any, database: Path, **settings: str) -> None:
+    """The source's settings and the DuckDB file as dlt reads them from the environment (in
+    production: the ``dlt_secrets_toml`` variable); a bare access token unless ``settings`` set
+    other credentials."""
+    monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__BASE_URL", emulator.base_url)
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(database))
+    if not any(key.startswith("CREDENTIALS__") for key in settings):
+        settings["CREDENTIALS__ACCESS_TOKEN"] = "test-access-token"
+    for key, value in settings.items():
+        monkeypatch.setenv(f"SOURCES__LINKEDIN_LEADS__{key}", value)
+
+
 @pytest.fixture
 def airflow_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "airflow"
@@ -58,16 +73,10 @@ def airflow_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_dag_parses_and_loads_every_owner_group(
     airflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sys.path.insert(0, str(ROOT))
-    from linkedin_leads.emulator import LinkedInEmulator, generate
-
     data = generate(int(time.time() * 1000), accounts=3, organizations=1, leads=400)
     database = tmp_path / "airflow_leads.duckdb"
     with LinkedInEmulator(data) as emulator:
-        # credentials and settings as dlt reads them (in production: the dlt_secrets_toml variable)
-        monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__BASE_URL", emulator.base_url)
-        monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__CREDENTIALS__ACCESS_TOKEN", "test-access-token")
-        monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(database))
+        point_at(monkeypatch, emulator, database)
         groups = [
             {"account_ids": data.accounts[:2]},
             {"account_ids": data.accounts[2:], "organization_ids": data.organizations},
@@ -94,19 +103,13 @@ def test_dag_parses_and_loads_every_owner_group(
 def test_a_run_stopped_by_the_daily_quota_loads_what_it_read_and_fails_its_check(
     airflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sys.path.insert(0, str(ROOT))
-    from linkedin_leads.emulator import LinkedInEmulator, generate
-
     data = generate(int(time.time() * 1000), accounts=2, organizations=0, leads=600)
     database = tmp_path / "airflow_quota.duckdb"
     # 600 leads of 2 accounts in pages of 50 need about 18 calls (per account: its 6 pages, the
     # closing empty page, a size probe), and the preflight check 2: a quota of 12 stops the run
     with LinkedInEmulator(data, daily_quota={"leadFormResponses": 12}) as emulator:
-        monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__BASE_URL", emulator.base_url)
-        monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__CREDENTIALS__ACCESS_TOKEN", "test-access-token")
-        monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__PAGE_SIZE", "50")
+        point_at(monkeypatch, emulator, database, PAGE_SIZE="50")
         monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0")
-        monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(database))
         set_owner_groups(monkeypatch, [{"account_ids": data.accounts}])
         dag = dag_bag().get_dag("linkedin_leads_dag")
         assert dag is not None
@@ -133,24 +136,21 @@ def test_a_run_stopped_by_the_daily_quota_loads_what_it_read_and_fails_its_check
 def test_the_preflight_check_stops_a_group_whose_leads_are_refused_and_warns_of_expiry(
     airflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sys.path.insert(0, str(ROOT))
-    from linkedin_leads.emulator import LinkedInEmulator, generate
-
     data = generate(int(time.time() * 1000), accounts=2, organizations=0, leads=100)
     database = tmp_path / "airflow_preflight.duckdb"
     with LinkedInEmulator(data) as emulator:
         emulator.leads_refused = {f"urn:li:sponsoredAccount:{data.accounts[1]}"}
         emulator.refresh_token_expires_in = 10 * 86400
-        monkeypatch.setenv("SOURCES__LINKEDIN_LEADS__BASE_URL", emulator.base_url)
-        for key, value in (
-            ("CLIENT_ID", "test-client"),
-            ("CLIENT_SECRET", "test-client-secret"),
-            ("REFRESH_TOKEN", "test-refresh-token"),
-            ("TOKEN_URL", emulator.token_url),
-            ("INTROSPECTION_URL", emulator.token_url.replace("accessToken", "introspectToken")),
-        ):
-            monkeypatch.setenv(f"SOURCES__LINKEDIN_LEADS__CREDENTIALS__{key}", value)
-        monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(database))
+        point_at(
+            monkeypatch,
+            emulator,
+            database,
+            CREDENTIALS__CLIENT_ID="test-client",
+            CREDENTIALS__CLIENT_SECRET="test-client-secret",
+            CREDENTIALS__REFRESH_TOKEN="test-refresh-token",
+            CREDENTIALS__TOKEN_URL=emulator.token_url,
+            CREDENTIALS__INTROSPECTION_URL=emulator.token_url.replace("accessToken", "introspectToken"),
+        )
         set_owner_groups(
             monkeypatch, [{"account_ids": data.accounts[:1]}, {"account_ids": data.accounts[1:]}]
         )

@@ -1,4 +1,21 @@
-"""Loads LinkedIn Lead Gen Forms and the leads submitted through them (Lead Sync API)."""
+"""Loads LinkedIn Lead Gen Forms and the leads submitted through them (Lead Sync API).
+
+What it loads is ``linkedin_leads`` below: ``lead_forms``, and ``lead_form_responses`` with its
+child tables ``__answers`` and ``__consents``. The floors under it, each importing only those
+below it (``docs/layout.md`` has the map):
+
+- ``commands/``: ``check``, ``auth`` and their command line;
+- ``reading/``: the resource bodies, time slices and progress, concurrency, discovery, and what
+  the writers of one dataset share;
+- ``tables/``: pages into tables: lead records, forms and question columns, answers, the lead,
+  answer and consent rows, deletions;
+- ``config/``: every setting checked before any request;
+- ``api/``: the LinkedIn API client: HTTP, OAuth credentials, Rest.li, URNs, paging, errors;
+- ``settings.py``: constants, and the version.
+
+Beside them: ``notifications/`` (the lead-notification receiver) and ``emulator/`` (a strict
+LinkedIn emulator for the tests and ``--demo``; the source never imports it).
+"""
 
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterator, Optional, Sequence, Union
@@ -8,20 +25,8 @@ from dlt.common.typing import TDataItem
 from dlt.extract.items import DataItemWithMeta
 from dlt.sources import DltResource
 
-from .auth import LinkedInAccessTokenCredentials, LinkedInCredentials, LinkedInOAuthCredentials
-from .columns import FORM_COLUMNS
-from .config import (
-    IdsSetting,
-    LeadTypesSetting,
-    check_concurrency,
-    check_keys,
-    check_lookback,
-    check_test_leads,
-    checked_client,
-    configured_owners,
-    parse_start_date,
-)
-from .exceptions import (
+from .api.credentials import LinkedInAccessTokenCredentials, LinkedInCredentials, LinkedInOAuthCredentials
+from .api.exceptions import (
     LinkedInAccessError,
     LinkedInAPIError,
     LinkedInAuthError,
@@ -30,9 +35,18 @@ from .exceptions import (
     LinkedInQuotaError,
     find_cause,
 )
-from .forms import FormCatalog, QuestionColumns
-from .resources import check_meta, list_lead_forms, read_leads
-from .runs import left_line, work_left
+from .config.checks import (
+    check_concurrency,
+    check_lookback,
+    check_test_leads,
+    checked_client,
+    parse_start_date,
+)
+from .config.keys import check_keys
+from .config.owners import IdsSetting, LeadTypesSetting, configured_owners
+from .reading.resources import check_meta, list_lead_forms, read_leads
+from .reading.runs import left_line, work_left
+from .reading.speedups import cache_jsonpath_parsing
 from .settings import (
     DEFAULT_API_VERSION,
     DEFAULT_BASE_URL,
@@ -42,7 +56,9 @@ from .settings import (
     HARD_DELETE_HINT,
     VERSION,
 )
-from .speedups import cache_jsonpath_parsing
+from .tables.columns import FORM_COLUMNS
+from .tables.forms import FormCatalog
+from .tables.questions import QuestionColumns
 
 __version__ = VERSION
 

@@ -6,7 +6,7 @@ were percent-encoded, is a syntax error here.
 """
 
 import re
-from typing import Any, Dict, List, Tuple, Union
+from typing import Any, Callable, Dict, List, Tuple, Union
 from urllib.parse import unquote
 
 RestliValue = Union[str, Dict[str, Any], List[Any]]
@@ -45,45 +45,45 @@ def parse_value(raw: str) -> RestliValue:
 
 def _parse(raw: str, i: int) -> Tuple[RestliValue, int]:
     if raw.startswith("List(", i):
-        items: List[Any] = []
-        i += 5
-        if raw.startswith(")", i):
-            return items, i + 1
-        while True:
-            item, i = _parse(raw, i)
-            items.append(item)
-            if raw.startswith(",", i):
-                i += 1
-            elif raw.startswith(")", i):
-                return items, i + 1
-            else:
-                raise RestliSyntaxError(f"expected ',' or ')' at {i} in {raw!r}")
+        return _until_closed(raw, i + 5, _parse)
     if raw.startswith("(", i):
-        obj: Dict[str, Any] = {}
-        i += 1
-        if raw.startswith(")", i):
-            return obj, i + 1
-        while True:
-            match = _PRIMITIVE.match(raw, i)
-            if not match:
-                raise RestliSyntaxError(f"expected a key at {i} in {raw!r}")
-            key = unquote(match.group(0))
-            i = match.end()
-            if not raw.startswith(":", i):
-                raise RestliSyntaxError(f"expected ':' at {i} in {raw!r}")
-            obj[key], i = _parse(raw, i + 1)
-            if raw.startswith(",", i):
-                i += 1
-            elif raw.startswith(")", i):
-                return obj, i + 1
-            else:
-                raise RestliSyntaxError(f"expected ',' or ')' at {i} in {raw!r}")
+        pairs, i = _until_closed(raw, i + 1, _parse_pair)
+        return dict(pairs), i
     if raw.startswith("''", i):
         return "", i + 2
     match = _PRIMITIVE.match(raw, i)
     if not match:
         raise RestliSyntaxError(f"expected a value at {i} in {raw!r}")
     return unquote(match.group(0)), match.end()
+
+
+def _until_closed(raw: str, i: int, parse: Callable[[str, int], Tuple[Any, int]]) -> Tuple[List[Any], int]:
+    """The items ``parse`` reads from ``i``, separated by commas, up to the closing parenthesis;
+    returns them and the index after it."""
+    items: List[Any] = []
+    if raw.startswith(")", i):
+        return items, i + 1
+    while True:
+        item, i = parse(raw, i)
+        items.append(item)
+        if raw.startswith(",", i):
+            i += 1
+        elif raw.startswith(")", i):
+            return items, i + 1
+        else:
+            raise RestliSyntaxError(f"expected ',' or ')' at {i} in {raw!r}")
+
+
+def _parse_pair(raw: str, i: int) -> Tuple[Tuple[str, RestliValue], int]:
+    """``key:value`` of an object."""
+    match = _PRIMITIVE.match(raw, i)
+    if not match:
+        raise RestliSyntaxError(f"expected a key at {i} in {raw!r}")
+    key, i = unquote(match.group(0)), match.end()
+    if not raw.startswith(":", i):
+        raise RestliSyntaxError(f"expected ':' at {i} in {raw!r}")
+    value, i = _parse(raw, i + 1)
+    return (key, value), i
 
 
 def parse_projection(raw: str) -> Dict[str, Any]:

@@ -24,10 +24,11 @@ from typing import Any, Dict, List, Optional
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
-from .. import LinkedInLeadsError
-from ..check import linkedin_access
+from ..api.exceptions import LinkedInLeadsError
+from ..commands.check import linkedin_access
+from ..commands.cli import config_error
+from ..reading.shared import duckdb_here, inherited_state, lock_timeout
 from ..settings import RECEIVER_SUFFIX, VERSION
-from ..shared import duckdb_here, inherited_state, lock_timeout
 from .loader import DEFAULT_BATCH_SECONDS, DEFAULT_BATCH_SIZE, log
 from .service import DEFAULT_PATH, Service
 from .source import lead_notifications
@@ -192,12 +193,8 @@ def main(argv: Optional[List[str]] = None, prog: str = "python -m linkedin_leads
             result = unsubscribe(client, owners, None if args.all else args.webhook_url)
         else:
             result = list_subscriptions(client, owners)
-    except ConfigFieldMissingException as exc:
-        print(f"linkedin_leads is not configured: {', '.join(exc.fields)} (see the README)", file=sys.stderr)
-        return 2
-    except LinkedInLeadsError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
+    except (ConfigFieldMissingException, LinkedInLeadsError) as exc:
+        return config_error(exc)
     summary: Dict[str, Any] = {args.command: result}
     print(json.dumps(summary, indent=2))
     return 0

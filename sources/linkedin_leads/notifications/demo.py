@@ -16,8 +16,9 @@ from typing import Any, Callable, List
 
 import dlt
 
-from ..auth import LinkedInOAuthCredentials
-from ..config import checked_client, configured_owners
+from ..api.credentials import LinkedInOAuthCredentials
+from ..config.checks import checked_client
+from ..config.owners import configured_owners
 from ..settings import DEFAULT_API_VERSION, RECEIVER_SUFFIX
 from .loader import log
 from .service import Service

@@ -13,11 +13,11 @@ from urllib.parse import quote
 
 from dlt.common import logger
 
-from ..client import LinkedInClient
-from ..exceptions import LinkedInAPIError
-from ..records import Lead, decode_leads
-from ..restli import Raw
+from ..api.client import LinkedInClient
+from ..api.exceptions import LinkedInAPIError
+from ..api.restli import Raw
 from ..settings import BATCH_GET_SIZE, LEAD_FIELDS, LEAD_FORM_RESPONSES_PATH
+from ..tables.records import Lead, decode_leads
 
 BATCH_REFUSED = (400, 404, 405, 501)
 _refused_at: Set[str] = set()

@@ -12,10 +12,11 @@ the new data.
 import logging
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional
 
+from ..reading.shared import destination_lock, run_writer
 from ..settings import DEFAULT_LOCK_TIMEOUT
-from ..shared import destination_lock, run_writer
 from .journal import Entry, Journal
 
 DEFAULT_BATCH_SECONDS = 5.0
@@ -27,6 +28,7 @@ RETRY_SECONDS = 10.0
 """After a failed batch, the loader waits this long before trying again (entries stay pending)."""
 
 
+@dataclass(eq=False)
 class Loader:
     """Loads journaled notifications, batch by batch, until stopped.
 
@@ -41,30 +43,21 @@ class Loader:
             (``shared.destination_lock``); then it fails and is tried again.
     """
 
-    def __init__(
-        self,
-        journal: Journal,
-        make_pipeline: Callable[[], Any],
-        make_source: Callable[[List[Entry]], Any],
-        batch_seconds: float = DEFAULT_BATCH_SECONDS,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    ) -> None:
-        self.journal = journal
-        self.make_pipeline = make_pipeline
-        self.make_source = make_source
-        self.batch_seconds = batch_seconds
-        self.batch_size = batch_size
-        self.lock_timeout = lock_timeout
-        self.loaded = 0
-        """Notifications loaded (leads and deletions)."""
-        self.deletions = 0
-        """``DELETED`` notifications among them."""
-        self.failures = 0
-        self.last_loaded_at: Optional[float] = None
-        """When the last batch was loaded (epoch seconds)."""
-        self._wake = threading.Event()
-        self._pipeline: Optional[Any] = None
+    journal: Journal
+    make_pipeline: Callable[[], Any]
+    make_source: Callable[[List[Entry]], Any]
+    batch_seconds: float = DEFAULT_BATCH_SECONDS
+    batch_size: int = DEFAULT_BATCH_SIZE
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    loaded: int = field(default=0, init=False)
+    """Notifications loaded (leads and deletions)."""
+    deletions: int = field(default=0, init=False)
+    """``DELETED`` notifications among them."""
+    failures: int = field(default=0, init=False)
+    last_loaded_at: Optional[float] = field(default=None, init=False)
+    """When the last batch was loaded (epoch seconds)."""
+    _wake: threading.Event = field(default_factory=threading.Event, init=False)
+    _pipeline: Optional[Any] = field(default=None, init=False)
 
     def wake(self) -> None:
         """Called by the receiver when a notification is journaled."""

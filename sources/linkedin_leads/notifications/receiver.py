@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..urns import lead_response_id
+from ..api.urns import lead_response_id
 from .journal import Journal
 from .metrics import CONTENT_TYPE, ReceiverMetrics
 from .signing import challenge_response, is_signed

@@ -23,23 +23,25 @@ import dlt
 from dlt.common.typing import TDataItem
 from dlt.sources import DltResource
 
-from ..auth import LinkedInCredentials
-from ..client import LinkedInClient
-from ..config import check_keys, check_test_leads, checked_client
-from ..deletions import child_keys, deleted_lead_ids, tombstones
-from ..forms import FormCatalog, QuestionColumns
-from ..lead_tables import LeadTableBuilder, UrnIds
-from ..names import EntityNames
-from ..pages import page_tables
-from ..resources import TEST_LEAD_FILTER
-from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, HARD_DELETE_HINT
-from ..shared import (
+from ..api.client import LinkedInClient
+from ..api.credentials import LinkedInCredentials
+from ..api.urns import parse_urn
+from ..config.checks import check_test_leads, checked_client
+from ..config.keys import check_keys
+from ..reading.resources import TEST_LEAD_FILTER
+from ..reading.shared import (
     active_pipeline,
     question_column_rows,
     shared_question_columns,
     writer_name,
 )
-from ..urns import parse_urn
+from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, HARD_DELETE_HINT
+from ..tables.deletions import child_keys, deleted_lead_ids, tombstones
+from ..tables.forms import FormCatalog
+from ..tables.lead_tables import LeadTableBuilder, UrnIds
+from ..tables.names import EntityNames
+from ..tables.pages import page_tables
+from ..tables.questions import QuestionColumns
 from .journal import Entry
 from .leads import LeadFetcher
 

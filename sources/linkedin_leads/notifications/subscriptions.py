@@ -9,8 +9,8 @@ so the receiver must be running and reachable at that URL.
 
 from typing import Any, Dict, List, Optional
 
-from ..client import LinkedInClient
-from ..config import Owner
+from ..api.client import LinkedInClient
+from ..config.owners import Owner
 from ..settings import LEAD_NOTIFICATIONS_PATH
 
 

@@ -43,8 +43,8 @@ from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.common.typing import TDataItem
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from .exceptions import LinkedInConfigError, LinkedInLeadsError
-from .settings import DEFAULT_LOCK_TIMEOUT, QUESTION_COLUMNS_TABLE
+from ..api.exceptions import LinkedInConfigError, LinkedInLeadsError
+from ..settings import DEFAULT_LOCK_TIMEOUT, QUESTION_COLUMNS_TABLE
 
 try:
     import fcntl

@@ -33,10 +33,10 @@ from urllib.parse import quote
 
 from dlt.common import logger
 
-from .exceptions import LinkedInAPIError
+from ..api.exceptions import LinkedInAPIError
+from ..api.urns import parse_urn
+from ..settings import ORGANIZATION, SPONSORED_ACCOUNT
 from .records import LeadHead
-from .settings import ORGANIZATION, SPONSORED_ACCOUNT
-from .urns import parse_urn
 from .values import entity_name
 
 Get = Callable[[str], Dict[str, Any]]

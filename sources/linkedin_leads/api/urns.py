@@ -9,7 +9,7 @@ builds and reads the text.
 import re
 from typing import Any, Dict, Optional, Tuple, Union
 
-from .settings import SPONSORED_ACCOUNT
+from ..settings import SPONSORED_ACCOUNT
 
 _URN = re.compile(r"^urn:li:([A-Za-z]+):(\d+)$")
 _LEAD_RESPONSE = re.compile(r"^urn:li:leadGenFormResponse:([A-Za-z0-9_.~-]+)$")

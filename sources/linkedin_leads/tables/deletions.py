@@ -18,8 +18,8 @@ from dlt.common import logger
 from dlt.common.typing import TDataItem
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
+from ..settings import ANSWERS_TABLE, CONSENTS_TABLE, DELETED_TABLE, HARD_DELETE_COLUMN, HARD_DELETE_HINT
 from .columns import arrow_table, timestamps
-from .settings import ANSWERS_TABLE, CONSENTS_TABLE, DELETED_TABLE, HARD_DELETE_COLUMN, HARD_DELETE_HINT
 from .values import to_epoch_ms
 
 ChildKeys = Dict[str, List[Tuple[str, int, int]]]

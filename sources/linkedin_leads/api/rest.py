@@ -1,4 +1,4 @@
-"""The HTTP client: headers, versions, token renewal, retries, page sizes and errors.
+"""HTTP to LinkedIn's versioned REST API: headers, versions, token renewal, retries and errors.
 
 Requests go through dlt's retrying session (``dlt.sources.helpers.requests``), which
 retries 5xx, throttling (every 429, daily-quota messages included: LinkedIn's text is no
@@ -14,7 +14,7 @@ ever quoting a secret.
 
 import threading
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, TypeVar, Union, overload
+from typing import Any, Callable, Dict, List, Optional, TypeVar, overload
 
 import msgspec
 from dlt.common import logger
@@ -28,31 +28,22 @@ from dlt.sources.helpers.requests import (
     Timeout,
 )
 
-from .auth import LinkedInCredentials, LinkedInOAuthCredentials, make_token_provider, post_form
-from .exceptions import (
-    LinkedInAPIError,
-    LinkedInAuthError,
-    LinkedInPagingLimitError,
-    api_error,
-    error_field,
-    is_count_refused,
-    is_daily_quota,
-    quota_error,
-)
-from .paging import paginate
-from .records import LeadHead, LeadHeadPage, LeadPage, decode_lead_rows
-from .restli import QueryParams, Raw, encode_query
-from .settings import (
+from ..settings import (
     EXPIRED_ACCESS_TOKEN,
-    FORM_VERSION_FIELDS,
-    LEAD_FORM_RESPONSES_PATH,
-    LEAD_FORMS_PATH,
-    MIN_COUNT,
     NONEXISTENT_VERSION,
     RESTLI_PROTOCOL_VERSION,
     VERSION_FALLBACK_MONTHS,
 )
-from .urns import versioned_form_urn
+from .credentials import LinkedInCredentials, LinkedInOAuthCredentials, make_token_provider, post_form
+from .exceptions import (
+    LinkedInAPIError,
+    LinkedInAuthError,
+    api_error,
+    error_field,
+    is_daily_quota,
+    quota_error,
+)
+from .restli import QueryParams, encode_query
 
 D = TypeVar("D")
 
@@ -87,22 +78,16 @@ def fallback_versions(today: datetime, months: int = VERSION_FALLBACK_MONTHS) ->
     return versions
 
 
-def _lead_id(lead: LeadHead) -> str:
-    return lead.id
-
-
-def _dict_id(element: Any) -> Any:
-    return element.get("id")
-
-
-class LinkedInClient:
+class RestClient:
     """Talks to LinkedIn's versioned REST API (``/rest``) for one source run; thread-safe.
+
+    ``client.LinkedInClient`` adds the finders this source reads (paging, page sizes, leads, form
+    versions).
 
     Args:
         credentials: The resolved credentials.
         base_url: The API base, e.g. ``https://api.linkedin.com/rest``.
         api_version: The ``LinkedIn-Version`` header, ``YYYYMM``.
-        page_size: The ``count`` of every paged request.
     """
 
     def __init__(
@@ -110,14 +95,9 @@ class LinkedInClient:
         credentials: LinkedInCredentials,
         base_url: str,
         api_version: str,
-        page_size: int,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
-        self.page_size = page_size
-        self.counts: Dict[str, int] = {}
-        """Per path, a ``count`` smaller than ``page_size`` that LinkedIn made the run keep."""
-        self._counts_lock = threading.Lock()
         # raise_for_status is off: error bodies carry LinkedIn's code, which we read. 429 is
         # retried through the condition (not the status list) to leave the daily quota alone.
         self._http = Client(
@@ -317,134 +297,3 @@ class LinkedInClient:
                 hint="Set `api_version` under [sources.linkedin_leads] to an active version listed at "
                 "https://learn.microsoft.com/en-us/linkedin/marketing/versioning",
             )
-
-    def count(self, path: str) -> int:
-        """The ``count`` to ask of ``path``: ``page_size``, or what LinkedIn accepted instead."""
-        return self.counts.get(path, self.page_size)
-
-    def with_count(self, path: str, call: Callable[[int], D]) -> D:
-        """``call(count)``, asked again with half the count while LinkedIn refuses it as too large.
-
-        The smaller count is kept for the rest of the run, for every request to ``path``.
-
-        Raises:
-            LinkedInAPIError: If even ``MIN_COUNT`` is refused, or for any other error.
-        """
-        count = self.count(path)
-        while True:
-            try:
-                return call(count)
-            except LinkedInAPIError as exc:
-                if not is_count_refused(exc) or count <= MIN_COUNT:
-                    raise
-                smaller = max(MIN_COUNT, count // 2)
-                with self._counts_lock:
-                    if self.counts.get(path, self.page_size) > smaller:
-                        self.counts[path] = smaller
-                        logger.warning(
-                            f"LinkedIn refused count={count} for {path} ('{exc.message}'); asking for "
-                            f"{smaller} per page for the rest of the run. Set `page_size` to {smaller} "
-                            "or less under [sources.linkedin_leads] to start there."
-                        )
-                count = self.count(path)
-
-    def get_pages(
-        self,
-        path: str,
-        params: QueryParams,
-        decode: Callable[[bytes], Any] = json.loadb,
-        key: Callable[[Any], Any] = _dict_id,
-    ) -> Iterator[List[Any]]:
-        """Pages through a finder; yields the elements of each page (see ``paging``).
-
-        ``decode`` turns a body into an object whose ``elements`` (a key of a dict, or an
-        attribute) are the page's records: JSON dicts by default, ``records.decode_lead_page``
-        for leads. ``key`` identifies a record (default: its ``id``), to drop the repeats a page
-        may bring.
-
-        Raises:
-            LinkedInPagingLimitError: If LinkedIn refuses a page beyond the first (400): an
-                offset cap. The caller can read the same records in smaller time slices.
-        """
-        pairs = _pairs(params)
-
-        def page(start: int, count: int) -> List[Any]:
-            body = self.get(path, [*pairs, ("start", start), ("count", count)], decode)
-            elements = body.get("elements") if isinstance(body, dict) else body.elements
-            return list(elements or [])
-
-        def fetch(start: int) -> Tuple[List[Any], int]:
-            try:
-                return self.with_count(path, lambda count: (page(start, count), count))
-            except LinkedInAPIError as exc:
-                if exc.status == 400 and start > 0 and not is_count_refused(exc):
-                    # the same query answered at start=0: what LinkedIn refuses is the offset
-                    raise LinkedInPagingLimitError(exc.status, exc.code, exc.message, exc.url) from None
-                raise
-
-        return paginate(fetch, key)
-
-    def get_leads(
-        self,
-        params: QueryParams,
-        decode: Callable[[bytes], Union[LeadPage, LeadHeadPage]] = decode_lead_rows,
-    ) -> Iterator[List[LeadHead]]:
-        """Pages through the lead form responses finder; yields each page as ``records.LeadHead``
-        (their answers read by pyarrow) or ``records.Lead``.
-
-        ``decode``: ``records.decode_lead_rows``, or a wrapper of it (``PageSlot.decoding``).
-        """
-        return self.get_pages(LEAD_FORM_RESPONSES_PATH, params, decode, _lead_id)
-
-    def has_lead_at(self, params: QueryParams, offset: int) -> bool:
-        """Whether the leads finder with ``params`` has a lead at ``offset``: one asked for
-        (``count=1``, its id only), for sizing a slice (``progress.estimate``). A refused offset
-        (LinkedIn pages no deeper) counts as a lead there: the slice is at least that big."""
-        pairs = [(k, v) for k, v in _pairs(params) if k != "fields"]
-        try:
-            body = self.get(
-                LEAD_FORM_RESPONSES_PATH, [*pairs, ("fields", Raw("id")), ("start", offset), ("count", 1)]
-            )
-        except LinkedInAPIError as exc:
-            if exc.status == 400 and not is_count_refused(exc):
-                return True
-            raise
-        return bool(body.get("elements"))
-
-    def form_version(self, finder: QueryParams, form_id: int, version: int) -> Optional[Dict[str, Any]]:
-        """The form version as submitted, or None if LinkedIn gives no way to read it.
-
-        First projected into one lead of that version (``form:(...)``, the only way LinkedIn
-        documents to read a version that is no longer current); if the answer has no ``form``
-        (LinkedIn may leave a projection out), the form itself (``GET /rest/leadForms/{id}``,
-        documented), which serves when the version asked for is its current one: a lead
-        submitted on a version published after the forms were listed.
-
-        ``finder``: the ``q=owner`` parameters (owner and lead type) of the leads being read.
-        """
-        body = self.get(
-            LEAD_FORM_RESPONSES_PATH,
-            [
-                *_pairs(finder),
-                ("versionedLeadGenFormUrn", versioned_form_urn(form_id, version)),
-                ("fields", Raw(FORM_VERSION_FIELDS)),
-                ("start", 0),
-                ("count", 1),
-            ],
-        )
-        for element in body.get("elements") or []:
-            form = element.get("form")
-            if isinstance(form, dict) and form.get("content") is not None:
-                return form
-            break
-        try:
-            current = self.get_entity(f"{LEAD_FORMS_PATH}/{form_id}")
-        except LinkedInAPIError as exc:
-            if exc.status in (403, 404):  # a fallback: the form gone, or not readable this way
-                return None
-            raise
-        return current if current.get("versionId") == version else None
-
-
-def _pairs(params: QueryParams) -> List[Tuple[str, Any]]:
-    return list(params.items() if isinstance(params, Mapping) else params)

@@ -31,9 +31,9 @@ import dlt
 import tomlkit
 from dlt.sources.helpers.requests import Session
 
-from .auth import token_answer
-from .exceptions import LinkedInAuthError, LinkedInConfigError
-from .settings import DEFAULT_AUTHORIZATION_URL, DEFAULT_TOKEN_URL, PLACEHOLDERS
+from ..api.credentials import token_answer
+from ..api.exceptions import LinkedInAuthError, LinkedInConfigError
+from ..settings import DEFAULT_AUTHORIZATION_URL, DEFAULT_TOKEN_URL, PLACEHOLDERS
 
 DEFAULT_PORT = 8765
 """The loopback port of the redirect URI, ``http://127.0.0.1:8765/callback`` by default."""

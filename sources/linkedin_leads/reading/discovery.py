@@ -11,9 +11,9 @@ from typing import Any, Dict, List
 
 from dlt.common import logger
 
-from .client import LinkedInClient
-from .exceptions import LinkedInAPIError
-from .urns import urn_id
+from ..api.client import LinkedInClient
+from ..api.exceptions import LinkedInAPIError
+from ..api.urns import urn_id
 
 ACCOUNT_STATUSES = ("ACTIVE", "CANCELED")
 """Accounts that can have leads within the retention window (drafts never ran)."""

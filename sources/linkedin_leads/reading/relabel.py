@@ -17,16 +17,17 @@ from typing import AbstractSet, Iterator, Mapping, Optional
 from dlt.common import logger
 from dlt.common.typing import TDataItem
 
-from .client import LinkedInClient
-from .config import Owner
-from .exceptions import LinkedInAPIError
-from .forms import FormCatalog
-from .lead_tables import LeadTableBuilder, UrnIds
-from .names import EntityNames
-from .pages import page_tables
-from .restli import Raw
-from .settings import LEAD_FIELDS
-from .urns import versioned_form_urn
+from ..api.client import LinkedInClient
+from ..api.exceptions import LinkedInAPIError
+from ..api.restli import Raw
+from ..api.urns import versioned_form_urn
+from ..config.owners import Owner
+from ..settings import LEAD_FIELDS
+from ..tables.forms import FormCatalog
+from ..tables.lead_tables import LeadTableBuilder, UrnIds
+from ..tables.names import EntityNames
+from ..tables.pages import page_tables
+from ..tables.records import decode_lead_rows
 
 
 def pending_since(catalog: FormCatalog, owners: Mapping[str, Owner]) -> Optional[int]:
@@ -72,7 +73,7 @@ def read_again(
                 ("fields", Raw(LEAD_FIELDS)),
             ]
             count = 0
-            for page in client.get_leads(params):
+            for page in client.get_leads(params, decode_lead_rows):
                 names.look_up(client.get_entity, owner.urn, page)
                 builder = LeadTableBuilder(catalog, owner.kind, owner.id, fetch, urn_ids, names)
                 built = page_tables(builder, page, limited, deleted)

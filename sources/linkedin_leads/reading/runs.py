@@ -11,13 +11,18 @@ from typing import AbstractSet, Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from dlt.common import logger, pendulum
 
+from ..api.exceptions import (
+    LinkedInAccessError,
+    LinkedInAPIError,
+    LinkedInPagingLimitError,
+    LinkedInQuotaError,
+)
+from ..config.owners import Owner
+from ..tables.lead_tables import UrnIds
+from ..tables.names import EntityNames
+from ..tables.values import from_epoch_ms
 from .concurrency import PageSlots, StreamPool
-from .config import Owner
-from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInPagingLimitError, LinkedInQuotaError
-from .lead_tables import UrnIds
-from .names import EntityNames
 from .progress import MAX_PROBES, MIN_SPLIT_SPAN_MS, PairProgress, Slice, merge, split
-from .values import from_epoch_ms
 
 
 @dataclass

@@ -17,26 +17,20 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 import dlt
 from dlt.common.configuration import with_config
 
-from .auth import LinkedInCredentials, LinkedInOAuthCredentials, expiry_warning
-from .client import LinkedInClient
-from .config import (
-    IdsSetting,
-    LeadTypesSetting,
-    Owner,
-    check_keys,
-    checked_client,
-    configured_owners,
-    discovered_owners,
-)
-from .discovery import discover_accounts, discover_organizations
-from .exceptions import (
+from ..api.client import LinkedInClient
+from ..api.credentials import LinkedInCredentials, LinkedInOAuthCredentials, expiry_warning
+from ..api.exceptions import (
     LinkedInAccessError,
     LinkedInAPIError,
     LinkedInAuthError,
     LinkedInCheckError,
     LinkedInLeadsError,
 )
-from .settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, LEAD_FORM_RESPONSES_PATH
+from ..config.checks import checked_client
+from ..config.keys import check_keys
+from ..config.owners import IdsSetting, LeadTypesSetting, Owner, configured_owners, discovered_owners
+from ..reading.discovery import discover_accounts, discover_organizations
+from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, LEAD_FORM_RESPONSES_PATH
 
 logger = logging.getLogger(__name__)
 

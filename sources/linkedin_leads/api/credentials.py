@@ -14,8 +14,8 @@ from dlt.common.configuration.specs import CredentialsConfiguration, configspec
 from dlt.common.typing import TSecretStrValue
 from dlt.sources.helpers.requests import RequestException, Session
 
+from ..settings import DEFAULT_AUTHORIZATION_URL, DEFAULT_INTROSPECTION_URL, DEFAULT_TOKEN_URL
 from .exceptions import LinkedInAuthError
-from .settings import DEFAULT_AUTHORIZATION_URL, DEFAULT_INTROSPECTION_URL, DEFAULT_TOKEN_URL
 
 
 @configspec

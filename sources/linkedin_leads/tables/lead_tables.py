@@ -10,7 +10,7 @@ Arrow tables per page:
 - the consents table: one row per consent, with its text and whether it was accepted.
 
 Built for speed: it runs for every lead and every answer (``bench/README.md`` has the figures).
-The answers and consents of a page read by pyarrow are built in Arrow (``answer_arrays``); those
+The answers and consents of a page read by pyarrow are built in Arrow (``answers``); those
 of leads decoded with theirs (``records.Lead``), here, one by one.
 """
 
@@ -29,14 +29,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common.json import json
 
-from .answer_arrays import AnswerColumns, PageAnswers, choice_answer
-from .answer_arrays import AnswerRows as ArrowAnswers
-from .answer_arrays import ConsentRows as ArrowConsents
+from ..api.urns import parse_versioned_form_urn, urn, urn_id
+from .answers import AnswerColumns, PageAnswers, choice_answer
+from .answers import AnswerRows as ArrowAnswers
+from .answers import ConsentRows as ArrowConsents
 from .columns import ANSWER_COLUMNS, CONSENT_COLUMNS, LEAD_COLUMNS, arrow_table, timestamps
 from .forms import FetchForm, FormCatalog, FormVersion, Question
 from .names import EntityNames
 from .records import Answer, ConsentResponse, Lead, LeadHead
-from .urns import parse_versioned_form_urn, urn, urn_id
 from .values import entity_name, text_value
 
 UrnIds = Dict[Any, Optional[int]]
@@ -135,7 +135,7 @@ class LeadTableBuilder:
         self._ids: UrnIds = {None: None} if urn_ids is None else urn_ids
         self._ids.setdefault(None, None)
         self._page: Optional[PageAnswers] = None
-        """The page whose answers pyarrow read (``answer_arrays``), if the leads come so."""
+        """The page whose answers pyarrow read (``answers``), if the leads come so."""
         self._rows: List[Optional[int]] = []
         """The lead row of each element of ``_page`` (None: not added)."""
         self._lead_forms: List[Optional[FormVersion]] = []

@@ -10,12 +10,12 @@ import pyarrow as pa
 from dlt.common.typing import TDataItem
 from dlt.extract.items import DataItemWithMeta
 
+from ..api.urns import parse_versioned_form_urn
+from ..settings import ANSWERS_TABLE, CONSENTS_TABLE
 from .deletions import child_table_hints
 from .forms import FetchForm, FormCatalog
 from .lead_tables import LeadTableBuilder
 from .records import LeadHead
-from .settings import ANSWERS_TABLE, CONSENTS_TABLE
-from .urns import parse_versioned_form_urn
 
 
 def resolve_forms(

@@ -12,7 +12,7 @@ unions LinkedIn may extend) stay with msgspec and ``lead_tables``.
 It reads only the regular shape: an answer's text a string, choices and ids numbers. Anything
 else (a number sent as a string, an answer of a kind not known here, a missing id) makes
 ``read_answers`` return None, and the page goes the way of ``records.decode_lead_page``, which
-reads every shape LinkedIn may send. Both ways give the same rows (``tests/test_answer_arrays.py``).
+reads every shape LinkedIn may send. Both ways give the same rows (``tests/test_answers.py``).
 """
 
 import io

@@ -18,7 +18,7 @@ known kinds falls short of the count of ``answerDetails`` is read a second time 
 for those answers only, so the common page pays two byte searches and nothing more.
 
 The lead tables take a page the faster way ``decode_lead_rows`` finds: its answers and consents
-read by pyarrow (``answer_arrays``, when they are of the regular shape) and its leads into
+read by pyarrow (``answers``, when they are of the regular shape) and its leads into
 ``LeadHead`` structs without them; any other page as ``decode_lead_page`` reads it.
 
 The form versions a body names are found in its bytes before it is decoded
@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Optional, Set, Union
 import msgspec
 from dlt.common.json import json
 
-from .answer_arrays import read_answers
+from .answers import read_answers
 
 
 class Record(msgspec.Struct, gc=False, rename="camel"):
@@ -93,7 +93,7 @@ class LeadHead(Record):
     """One lead form response without its answers and consents: the fields of
     ``settings.LEAD_FIELDS`` that the lead's own columns use.
 
-    Decoded so when pyarrow read the page's answers and consents (``answer_arrays``): ``answers``
+    Decoded so when pyarrow read the page's answers and consents (``answers``): ``answers``
     is what it read of the page, ``row`` the lead's element in it.
     """
 
@@ -112,7 +112,7 @@ class LeadHead(Record):
     associated_entity_info: Optional[Dict[str, Any]] = None
     """A union (``associatedCreative``, ...) of the entity's id and name, when LinkedIn has one."""
     answers: Any = msgspec.field(default=None, name="__answers__")
-    """The page's ``answer_arrays.PageAnswers`` (never in JSON)."""
+    """The page's ``answers.PageAnswers`` (never in JSON)."""
     row: int = msgspec.field(default=0, name="__row__")
 
 
@@ -146,7 +146,7 @@ def decode_lead_page(body: bytes) -> LeadPage:
 def decode_lead_rows(body: bytes) -> Union[LeadPage, LeadHeadPage]:
     """Decodes a body of the responses finder for the lead tables, the faster way it allows.
 
-    Answers and consents of the regular shape are read by pyarrow (``answer_arrays``), and the
+    Answers and consents of the regular shape are read by pyarrow (``answers``), and the
     leads into ``LeadHead`` structs that point to them; a page of any other shape is decoded
     by ``decode_lead_page``.
     """

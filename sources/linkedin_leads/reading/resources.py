@@ -25,24 +25,25 @@ from dlt.common.typing import TDataItem
 from dlt.extract.incremental import Incremental, IncrementalResourceWrapper
 from dlt.extract.items import DataItemWithMeta
 
-from .auth import expiry_warning
-from .client import LinkedInClient
+from ..api.client import LinkedInClient
+from ..api.credentials import expiry_warning
+from ..api.exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInLeadsError
+from ..api.restli import QueryParams, Raw
+from ..config.checks import TestLeads
+from ..config.owners import LeadTypesSetting, Owner, discovered_owners
+from ..settings import LEAD_FIELDS, LEAD_FORM_RESPONSES_PATH, LEAD_FORMS_PATH, RETENTION_DAYS
+from ..tables.deletions import deleted_lead_ids
+from ..tables.forms import FormCatalog, lead_form_row
+from ..tables.lead_tables import LeadTableBuilder
+from ..tables.pages import PageBatches, look_up_forms, page_tables, resolve_forms
+from ..tables.records import decode_lead_rows, form_version_urns
+from ..tables.values import from_epoch_ms, to_epoch_ms
 from .concurrency import StreamPool, fan_in, system_memory_pool
-from .config import LeadTypesSetting, Owner, TestLeads, discovered_owners
-from .deletions import deleted_lead_ids
 from .discovery import discover_accounts, discover_organizations
-from .exceptions import LinkedInAccessError, LinkedInAPIError, LinkedInLeadsError
-from .forms import FormCatalog, lead_form_row
-from .lead_tables import LeadTableBuilder
-from .pages import PageBatches, look_up_forms, page_tables, resolve_forms
 from .progress import PairProgress, Slice, estimate, plan
-from .records import decode_lead_rows, form_version_urns
 from .relabel import pending_since, read_again
-from .restli import QueryParams, Raw
 from .runs import THROTTLED, Run, SliceEnd, iso
-from .settings import LEAD_FIELDS, LEAD_FORM_RESPONSES_PATH, LEAD_FORMS_PATH, RETENTION_DAYS
 from .shared import active_pipeline, question_column_rows, shared_question_columns, writer_name
-from .values import from_epoch_ms, to_epoch_ms
 
 TEST_LEAD_FILTER: Dict[TestLeads, Optional[bool]] = {"include": None, "exclude": False, "only": True}
 """``test_leads`` -> LinkedIn's ``limitedToTestLeads`` (None: the parameter is not sent)."""
