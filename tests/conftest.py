@@ -11,6 +11,8 @@ import pytest
 from linkedin_leads import LinkedInAccessTokenCredentials, LinkedInOAuthCredentials, linkedin_leads
 from linkedin_leads.emulator import Dataset, Lead, LinkedInEmulator, generate
 
+from .postgres_server import postgres_url  # noqa: F401  # a fixture, for every test module
+
 NOW_MS = int(time.time() * 1000)
 
 DAILY_QUOTA_BODY = {

@@ -8,6 +8,8 @@ import subprocess
 import tempfile
 from typing import Iterator, Optional
 
+import pytest
+
 
 def server_binaries() -> Optional[str]:
     """The folder holding initdb and pg_ctl, newest version first, if PostgreSQL is installed."""
@@ -67,3 +69,15 @@ def run_postgres(binaries: str) -> Iterator[str]:
                 check=False,
             )
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A throwaway server for the module's tests; skipped, with the reason, where PostgreSQL is not
+    installed (.ci/run installs it, and sets LINKEDIN_LEADS_POSTGRES_REQUIRED so it cannot skip)."""
+    binaries = server_binaries()
+    if binaries is None:
+        if os.environ.get("LINKEDIN_LEADS_POSTGRES_REQUIRED"):
+            pytest.fail("PostgreSQL server binaries not found, and .ci/run requires them")
+        pytest.skip("PostgreSQL server binaries not found: install the postgresql package (.ci/run does)")
+    yield from run_postgres(binaries)

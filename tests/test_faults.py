@@ -12,7 +12,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from linkedin_leads import LinkedInAccessError, LinkedInAPIError, LinkedInAuthError, find_cause
 from linkedin_leads.emulator import Fault, LinkedInEmulator
 from linkedin_leads.emulator.data import DAY_MS
-from linkedin_leads.reading.runs import responses_state
+from linkedin_leads.reading.left import responses_state
 
 from .conftest import DAILY_QUOTA_BODY, every_lead_once, lead_ids, make_source, oauth
 

@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List
 
 import duckdb
 import pytest
@@ -178,7 +178,7 @@ def test_the_script_sets_lean_allocators_before_pyarrow() -> None:
     [
         ["linkedin_leads_pipeline.py", "--version"],
         ["-m", "linkedin_leads", "--version"],
-        ["-c", "import sys, linkedin_leads_pipeline as p; sys.exit(p.cli(['--version']))"],
+        ["-c", "import sys, linkedin_leads_console as c; sys.exit(c.main(['--version']))"],
     ],
 )
 def test_every_entry_point_reports_the_version(command: List[str], tmp_path: Path) -> None:
@@ -194,3 +194,70 @@ def test_every_entry_point_reports_the_version(command: List[str], tmp_path: Pat
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"linkedin_leads {__version__}"
+
+
+EXAMPLES = """
+import sys
+import linkedin_leads_pipeline as examples
+
+accounts = [int(x) for x in sys.argv[1].split(",")]
+examples.load_chosen_owners(accounts[:1], [])
+examples.load_from_date(sys.argv[2])
+examples.load_test_leads_only()
+"""
+
+
+def test_each_example_loads_what_it_says(emulator: LinkedInEmulator, tmp_path: Path) -> None:
+    """The example script's functions, run as a user would import them, each checked by SQL."""
+    from linkedin_leads.tables.values import from_epoch_ms
+
+    data = emulator.data
+    leads = emulator.visible_leads()
+    since_ms = sorted(lead.submitted_at for lead in leads)[len(leads) // 2]
+    env = {
+        **clean_env(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "SOURCES__LINKEDIN_LEADS__BASE_URL": emulator.base_url,
+        "SOURCES__LINKEDIN_LEADS__CREDENTIALS__ACCESS_TOKEN": "test-access-token",
+        "SOURCES__LINKEDIN_LEADS__ACCOUNT_IDS": ",".join(map(str, data.accounts)),
+        "SOURCES__LINKEDIN_LEADS__ORGANIZATION_IDS": ",".join(map(str, data.organizations)),
+    }
+    since = from_epoch_ms(since_ms).isoformat()
+    accounts = ",".join(map(str, data.accounts))
+    result = subprocess.run(
+        [sys.executable, "-c", EXAMPLES, accounts, since],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    demo = subprocess.run(
+        [sys.executable, "-c", "import sys, linkedin_leads_pipeline as e; sys.exit(e.load_demo())"],
+        cwd=tmp_path,
+        env={**clean_env(tmp_path), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+
+    def ids(database: str, dataset: str) -> List[str]:
+        with duckdb.connect(str(tmp_path / database), read_only=True) as connection:
+            rows = connection.execute(f"SELECT id FROM {dataset}.lead_form_responses").fetchall()
+        return sorted(row[0] for row in rows)
+
+    def expected(keep: Any) -> List[str]:
+        return sorted(lead.id for lead in leads if keep(lead))
+
+    first = data.accounts[0]
+    assert ids("linkedin_leads.duckdb", "linkedin") == expected(
+        lambda lead: lead.owner_kind == "sponsoredAccount" and lead.owner_id == first
+    )
+    assert ids("linkedin_leads_since.duckdb", "linkedin_since") == expected(
+        lambda x: x.submitted_at >= since_ms
+    )
+    test_leads = expected(lambda lead: lead.test_lead)
+    assert test_leads and ids("linkedin_leads_test.duckdb", "linkedin_test_leads") == test_leads
+    assert len(ids("linkedin_leads_demo.duckdb", "linkedin")) == 3000

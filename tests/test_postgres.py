@@ -4,24 +4,14 @@ import random
 import tempfile
 import threading
 import time
-from typing import Callable, Dict, Iterator, List
+from typing import Callable, Dict, List
 
 import dlt
-import pytest
 
 from linkedin_leads.emulator import LinkedInEmulator
 from linkedin_leads.reading.shared import run_writer, writer_destination
 
 from .conftest import make_source, sql
-from .postgres_server import run_postgres, server_binaries
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    binaries = server_binaries()
-    if binaries is None:
-        pytest.skip("PostgreSQL server binaries not found: install the postgresql package (.ci/run does)")
-    yield from run_postgres(binaries)
 
 
 def make_postgres_pipeline(url: str, name: str) -> dlt.Pipeline:

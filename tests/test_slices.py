@@ -15,7 +15,7 @@ import pytest
 
 from linkedin_leads.emulator import Dataset, Fault, LinkedInEmulator, generate
 from linkedin_leads.emulator.data import DAY_MS
-from linkedin_leads.reading.runs import responses_state
+from linkedin_leads.reading.left import responses_state
 from linkedin_leads.tables.values import from_epoch_ms
 
 from .conftest import (

@@ -1,26 +1,26 @@
 """Loads LinkedIn Lead Gen Forms and the leads submitted through them (Lead Sync API).
 
 What it loads is ``linkedin_leads`` below: ``lead_forms``, and ``lead_form_responses`` with its
-child tables ``__answers`` and ``__consents``. The floors under it, each importing only those
-below it (``docs/layout.md`` has the map):
+child tables ``__answers`` and ``__consents``. Where the rest lives (``docs/layout.md`` has the map);
+each part imports only from those listed after it:
 
-- ``commands/``: ``check``, ``auth`` and their command line;
+- ``commands/``: ``run`` (summary, exit codes), the demo, ``check``, ``auth``, the command line;
+- ``notifications/``: the lead-notification receiver;
+- this module: the source;
 - ``reading/``: the resource bodies, time slices and progress, concurrency, discovery, and what
   the writers of one dataset share;
 - ``tables/``: pages into tables: lead records, forms and question columns, answers, the lead,
-  answer and consent rows, deletions;
-- ``config/``: every setting checked before any request;
+  answer and consent rows, deletions; ``config/``: every setting checked before any request;
 - ``api/``: the LinkedIn API client: HTTP, OAuth credentials, Rest.li, URNs, paging, errors;
 - ``settings.py``: constants, and the version.
 
-Beside them: ``notifications/`` (the lead-notification receiver) and ``emulator/`` (a strict
-LinkedIn emulator for the tests and ``--demo``; the source never imports it).
+``emulator/`` stands apart: a strict LinkedIn emulator for the tests and ``--demo``.
 """
 
-from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterator, Optional, Sequence, Union
 
 import dlt
+from dlt.common import pendulum
 from dlt.common.typing import TDataItem
 from dlt.extract.items import DataItemWithMeta
 from dlt.sources import DltResource
@@ -44,8 +44,7 @@ from .config.checks import (
 )
 from .config.keys import check_keys
 from .config.owners import IdsSetting, LeadTypesSetting, configured_owners
-from .reading.resources import check_meta, list_lead_forms, read_leads
-from .reading.runs import left_line, work_left
+from .reading.left import left_line, work_left
 from .reading.speedups import cache_jsonpath_parsing
 from .settings import (
     DEFAULT_API_VERSION,
@@ -56,9 +55,6 @@ from .settings import (
     HARD_DELETE_HINT,
     VERSION,
 )
-from .tables.columns import FORM_COLUMNS
-from .tables.forms import FormCatalog
-from .tables.questions import QuestionColumns
 
 __version__ = VERSION
 
@@ -87,7 +83,7 @@ def linkedin_leads(
     account_ids: IdsSetting = None,
     organization_ids: IdsSetting = None,
     lead_types: LeadTypesSetting = None,
-    start_date: Optional[Union[str, date, datetime]] = None,
+    start_date: Optional[Union[str, pendulum.Date, pendulum.DateTime]] = None,
     test_leads: str = "include",
     lookback_hours: float = DEFAULT_LOOKBACK_HOURS,
     credentials: LinkedInCredentials = dlt.secrets.value,
@@ -130,9 +126,16 @@ def linkedin_leads(
         Sequence[DltResource]: ``lead_forms`` and ``lead_form_responses``; the latter
         also fills ``lead_form_responses__answers`` and ``lead_form_responses__consents``.
     """
+    # What reads and builds the tables needs pyarrow and msgspec: imported when the source is
+    # made, not with the package, so that `dlt init` inspects this module with only dlt installed
+    from .reading.resources import check_meta, list_lead_forms, read_leads
+    from .tables.columns import FORM_COLUMNS
+    from .tables.forms import FormCatalog
+    from .tables.questions import QuestionColumns
+
     check_keys()  # a key nothing reads (a typo) is an error, not a silent default
     owners = configured_owners(account_ids, organization_ids, lead_types)  # none: discovered
-    initial_value = parse_start_date(start_date, datetime.now(timezone.utc))
+    initial_value = parse_start_date(start_date, pendulum.now("UTC"))
     test_mode = check_test_leads(test_leads)
     lookback = check_lookback(lookback_hours)
     concurrency = check_concurrency(concurrency)
@@ -164,7 +167,7 @@ def linkedin_leads(
         incremental=dlt.sources.incremental(
             "submitted_at",
             initial_value=initial_value,
-            lag=timedelta(hours=lookback).total_seconds(),
+            lag=pendulum.duration(hours=lookback).total_seconds(),
             # rows re-read are merged on id, not de-duplicated by dlt (its de-duplication
             # needs an `id` column in the answers table too)
             primary_key=(),

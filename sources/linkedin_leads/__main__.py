@@ -1,14 +1,10 @@
-"""``python -m linkedin_leads auth | check``: the command line of ``commands.cli``.
+"""``python -m linkedin_leads run | check | auth | notifications``: the command line of
+``commands.cli``, the same as the installed ``linkedin-leads`` command.
 
-``auth [--port 8765] [--no-browser] [--secrets .dlt/secrets.toml]``: LinkedIn's 3-legged OAuth for
-your app; writes the refresh token into ``.dlt/secrets.toml``. Exit 0; 1 when LinkedIn or the member
-refused; 2 for a configuration error.
-
-``check [--json]``: verifies the configuration against LinkedIn and loads nothing. Exit status: 0
-when every check passed; 4 when one failed (each failing row says the fix); 2 for a configuration
-error.
-
-Both read the same settings as the source (``.dlt/config.toml``, ``.dlt/secrets.toml``, environment).
+``run [--demo]`` loads the configured owners (exit 0; 3 when LinkedIn stopped the run part-way; 2
+for a configuration error); ``check [--json]`` verifies the configuration against LinkedIn and
+loads nothing (exit 0, or 4 when a check failed); ``auth`` writes a refresh token into
+``.dlt/secrets.toml``. All read the same settings as the source (``.dlt/*.toml``, environment).
 """
 
 import sys

@@ -22,7 +22,8 @@ class Page(Protocol[E]):
     """A decoded page of a finder: its ``elements`` (``tables.records.LeadPage``, say)."""
 
     @property
-    def elements(self) -> Optional[Sequence[E]]: ...
+    def elements(self) -> Optional[Sequence[E]]:
+        """The page's records."""
 
 
 def _dict_id(element: Any) -> Any:
@@ -53,13 +54,27 @@ class LinkedInClient(RestClient):
         self._counts_lock = threading.Lock()
 
     def count(self, path: str) -> int:
-        """The ``count`` to ask of ``path``: ``page_size``, or what LinkedIn accepted instead."""
+        """The ``count`` to ask of ``path``.
+
+        Args:
+            path: The endpoint's path under the API base, e.g. ``leadFormResponses``.
+
+        Returns:
+            int: ``page_size``, or the smaller count LinkedIn accepted instead in this run.
+        """
         return self.counts.get(path, self.page_size)
 
     def with_count(self, path: str, call: Callable[[int], D]) -> D:
         """``call(count)``, asked again with half the count while LinkedIn refuses it as too large.
 
         The smaller count is kept for the rest of the run, for every request to ``path``.
+
+        Args:
+            path: The endpoint's path, whose count is halved when refused.
+            call: The request, given the count to ask.
+
+        Returns:
+            D: What ``call`` returned.
 
         Raises:
             LinkedInAPIError: If even ``MIN_COUNT`` is refused, or for any other error.
@@ -91,10 +106,15 @@ class LinkedInClient(RestClient):
     ) -> Iterator[List[Any]]:
         """Pages through a finder; yields the elements of each page (see ``paging``).
 
-        ``decode`` turns a body into an object whose ``elements`` (a key of a dict, or an
-        attribute) are the page's records: JSON dicts by default, ``records.decode_lead_page``
-        for leads. ``key`` identifies a record (default: its ``id``), to drop the repeats a page
-        may bring.
+        Args:
+            path: The finder's path, e.g. ``leadForms``.
+            params: The finder's query parameters, without ``start`` and ``count``.
+            decode: Turns a body into an object whose ``elements`` (a key of a dict, or an
+                attribute) are the page's records: JSON dicts by default.
+            key: Identifies a record (default: its ``id``), to drop the repeats a page may bring.
+
+        Returns:
+            Iterator[List[Any]]: The records of each page, until LinkedIn's last page.
 
         Raises:
             LinkedInPagingLimitError: If LinkedIn refuses a page beyond the first (400): an
@@ -121,15 +141,31 @@ class LinkedInClient(RestClient):
     def get_leads(self, params: QueryParams, decode: Callable[[bytes], Page[E]]) -> Iterator[List[E]]:
         """Pages through the lead form responses finder; yields the leads of each page.
 
-        ``decode``: ``tables.records.decode_lead_rows`` (leads as ``LeadHead``, their answers
-        read by pyarrow, or ``Lead``), or a wrapper of it (``PageSlot.decoding``).
+        Args:
+            params: The finder's parameters (``q=owner``, owner, lead type, time range, fields).
+            decode: ``tables.records.decode_lead_rows`` (leads as ``LeadHead``, their answers
+                read by pyarrow, or ``Lead``), or a wrapper of it (``PageSlot.decoding``).
+
+        Returns:
+            Iterator[List[E]]: The leads of each page, repeats within the paging window dropped.
+
+        Raises:
+            LinkedInPagingLimitError: If LinkedIn refuses an offset beyond the first page.
         """
         return self.get_pages(LEAD_FORM_RESPONSES_PATH, params, decode, _element_id)
 
     def has_lead_at(self, params: QueryParams, offset: int) -> bool:
-        """Whether the leads finder with ``params`` has a lead at ``offset``: one asked for
-        (``count=1``, its id only), for sizing a slice (``progress.estimate``). A refused offset
-        (LinkedIn pages no deeper) counts as a lead there: the slice is at least that big."""
+        """Whether the leads finder with ``params`` has a lead at ``offset``, for sizing a slice
+        (``progress.estimate``): one lead asked for (``count=1``, its id only).
+
+        Args:
+            params: The leads finder's parameters.
+            offset: The ``start`` to probe.
+
+        Returns:
+            bool: Whether a lead is there. A refused offset (LinkedIn pages no deeper) counts as a
+            lead: the slice is at least that big.
+        """
         pairs = [(k, v) for k, v in _pairs(params) if k != "fields"]
         try:
             body = self.get(
@@ -150,7 +186,16 @@ class LinkedInClient(RestClient):
         documented), which serves when the version asked for is its current one: a lead
         submitted on a version published after the forms were listed.
 
-        ``finder``: the ``q=owner`` parameters (owner and lead type) of the leads being read.
+        Args:
+            finder: The ``q=owner`` parameters (owner and lead type) of the leads being read.
+            form_id: The form's id.
+            version: The form version's number.
+
+        Returns:
+            Optional[Dict[str, Any]]: The form version (LinkedIn's ``leadForm`` shape), or None.
+
+        Raises:
+            LinkedInAPIError: For an error other than a refused or missing form.
         """
         body = self.get(
             LEAD_FORM_RESPONSES_PATH,

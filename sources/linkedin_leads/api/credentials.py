@@ -60,13 +60,23 @@ class AccessTokenProvider:
     token endpoint said (``expires_in``, ``refresh_token_expires_in``); empty when unknown."""
 
     def token(self) -> str:
-        """Returns the access token to send."""
+        """The access token to send.
+
+        Returns:
+            str: The current access token (fetched first, if none was yet).
+
+        Raises:
+            LinkedInAuthError: If a token cannot be fetched.
+        """
         raise NotImplementedError
 
     def refresh(self, expired: str) -> bool:
         """Replaces the ``expired`` token, or raises ``LinkedInAuthError`` if it cannot.
 
         Thread-safe: when several requests find the same token expired, one refresh serves all.
+
+        Args:
+            expired: The token LinkedIn refused.
 
         Returns:
             bool: Whether a new token was fetched (False: another thread had replaced it).
@@ -82,9 +92,25 @@ class StaticTokenProvider(AccessTokenProvider):
         self.expires_at = {}  # LinkedIn's token introspection would tell; not asked here
 
     def token(self) -> str:
+        """The configured access token.
+
+        Returns:
+            str: ``credentials.access_token``.
+        """
         return self._token
 
     def refresh(self, expired: str) -> bool:
+        """A fixed token cannot be renewed.
+
+        Args:
+            expired: The token LinkedIn refused.
+
+        Returns:
+            bool: Never returns.
+
+        Raises:
+            LinkedInAuthError: Always, saying how to get a refresh token.
+        """
         raise LinkedInAuthError(
             "The LinkedIn access token in `sources.linkedin_leads.credentials.access_token` "
             "has expired or was revoked (LinkedIn access tokens live 60 days). Put your app's "
@@ -106,12 +132,31 @@ class RefreshTokenProvider(AccessTokenProvider):
         self.expires_at = {}
 
     def token(self) -> str:
+        """The current access token, fetched with the refresh token on first use.
+
+        Returns:
+            str: The access token.
+
+        Raises:
+            LinkedInAuthError: If the token endpoint refuses the refresh token or does not answer.
+        """
         with self._lock:
             if self._token is None:
                 self._token = self._fetch()
             return self._token
 
     def refresh(self, expired: str) -> bool:
+        """Fetches a new access token, unless another thread already replaced ``expired``.
+
+        Args:
+            expired: The token LinkedIn refused.
+
+        Returns:
+            bool: Whether a new token was fetched.
+
+        Raises:
+            LinkedInAuthError: If the token endpoint refuses the refresh token or does not answer.
+        """
         with self._lock:
             if self._token in (None, expired):
                 self._token = self._fetch()
@@ -143,7 +188,16 @@ class RefreshTokenProvider(AccessTokenProvider):
 
 
 def post_form(session: Session, url: str, form: Dict[str, Any], endpoint: str) -> Tuple[int, Any]:
-    """POSTs ``form`` to one of LinkedIn's OAuth endpoints; its status and JSON body ({} if none).
+    """POSTs ``form`` to one of LinkedIn's OAuth endpoints.
+
+    Args:
+        session: The HTTP session (dlt's retrying one).
+        url: The endpoint.
+        form: The form fields (secrets among them: never logged).
+        endpoint: The endpoint's name for an error message, e.g. ``token endpoint``.
+
+    Returns:
+        Tuple[int, Any]: The status and the JSON body ({} if none).
 
     Raises:
         LinkedInAuthError: If it does not answer, naming only the error's type (its text may quote
@@ -168,6 +222,16 @@ def post_form(session: Session, url: str, form: Dict[str, Any], endpoint: str) -
 def token_answer(session: Session, url: str, form: Dict[str, Any], grant: str, advice: str) -> Dict[str, Any]:
     """LinkedIn's token answer (with an ``access_token``) to ``form``.
 
+    Args:
+        session: The HTTP session.
+        url: The token endpoint.
+        form: The grant's form fields.
+        grant: What is asked with, for an error message (``the refresh token``).
+        advice: What to do when it is refused, appended to the error.
+
+    Returns:
+        Dict[str, Any]: The answer: ``access_token``, ``expires_in``, maybe ``refresh_token``.
+
     Raises:
         LinkedInAuthError: If the endpoint does not answer, or refuses ``grant`` (LinkedIn's
             status, ``error`` and description, then ``advice``).
@@ -188,7 +252,12 @@ def make_token_provider(
 ) -> AccessTokenProvider:
     """Builds the token provider that fits the resolved credentials.
 
-    ``session`` returns the HTTP session of the calling thread (dlt's client keeps one per thread).
+    Args:
+        credentials: OAuth refresh-token credentials, or a plain access token.
+        session: Returns the HTTP session of the calling thread (dlt's client keeps one per thread).
+
+    Returns:
+        AccessTokenProvider: ``RefreshTokenProvider`` or ``StaticTokenProvider``.
     """
     if isinstance(credentials, LinkedInOAuthCredentials):
         return RefreshTokenProvider(credentials, session)
@@ -203,6 +272,13 @@ def expiry_warning(expires_at: Dict[str, float], now: float) -> Optional[str]:
     """A warning when a token expires within ``EXPIRY_WARNING_DAYS`` (None otherwise).
 
     The refresh token matters most: when it expires, the member must authorize the app again.
+
+    Args:
+        expires_at: Epoch seconds at which the tokens expire (``AccessTokenProvider.expires_at``).
+        now: The time now, in epoch seconds.
+
+    Returns:
+        Optional[str]: The warning, saying when and what to do; None when nothing expires soon.
     """
     refresh = expires_at.get("refresh_token")
     if refresh is None:

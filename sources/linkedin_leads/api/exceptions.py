@@ -1,8 +1,8 @@
 """Errors raised by the linkedin_leads source. None of them carries a secret."""
 
-from datetime import datetime, timedelta, timezone
 from typing import Optional, Tuple, Type, TypeVar, Union
 
+from dlt.common import pendulum
 from dlt.common.exceptions import DltException
 from dlt.sources.helpers.requests import Response
 
@@ -118,8 +118,8 @@ def is_count_refused(error: LinkedInAPIError) -> bool:
 
 def quota_error(response: Response, url: str) -> LinkedInQuotaError:
     """The daily quota error, saying when it resets."""
-    now = datetime.now(timezone.utc)
-    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    now = pendulum.now("UTC")
+    midnight = now.add(days=1).start_of("day")
     wait = midnight - now
     return LinkedInQuotaError(
         response.status_code,
@@ -159,10 +159,11 @@ E = TypeVar("E", bound=BaseException)
 def find_cause(error: BaseException, kind: Union[Type[E], Tuple[Type[E], ...]]) -> Optional[E]:
     """The first exception of ``kind`` in ``error``'s chain (``error``, then each ``__cause__``,
     else ``__context__``), such as the source's own error inside dlt's ``PipelineStepFailed``."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
     current: Optional[BaseException] = error
     seen = set()
     while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
+        if isinstance(current, kinds):
             return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__

@@ -13,19 +13,20 @@ ever quoting a secret.
 """
 
 import threading
-from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional, TypeVar, overload
 
 import msgspec
-from dlt.common import logger
+from dlt.common import logger, pendulum
 from dlt.common.json import json
 from dlt.sources.helpers.requests import (
     ChunkedEncodingError,
     Client,
-    ConnectionError,
     RequestException,
     Response,
     Timeout,
+)
+from dlt.sources.helpers.requests import (
+    ConnectionError as RequestsConnectionError,
 )
 
 from ..settings import (
@@ -68,8 +69,16 @@ def _retry_throttling(response: Optional[Response], exception: Optional[BaseExce
     return response is not None and response.status_code == 429
 
 
-def fallback_versions(today: datetime, months: int = VERSION_FALLBACK_MONTHS) -> List[str]:
-    """``YYYYMM`` of the current month and the ``months`` before it, newest first."""
+def fallback_versions(today: pendulum.Date, months: int = VERSION_FALLBACK_MONTHS) -> List[str]:
+    """The ``LinkedIn-Version`` months to try when the pinned one is sunset.
+
+    Args:
+        today: The date whose month comes first.
+        months: How many months before it to try.
+
+    Returns:
+        List[str]: ``YYYYMM`` of the current month and the ``months`` before it, newest first.
+    """
     versions = []
     year, month = today.year, today.month
     for _ in range(months + 1):
@@ -103,7 +112,7 @@ class RestClient:
         self._http = Client(
             raise_for_status=False,
             status_codes=range(500, 600),
-            exceptions=(ConnectionError, Timeout, ChunkedEncodingError),
+            exceptions=(RequestsConnectionError, Timeout, ChunkedEncodingError),
             retry_condition=_retry_throttling,
         )
         self.credentials = credentials
@@ -112,6 +121,9 @@ class RestClient:
 
     def introspect(self) -> Dict[str, Any]:
         """LinkedIn's token introspection of the current access token (OAuth credentials only).
+
+        Returns:
+            Dict[str, Any]: LinkedIn's answer: ``active``, ``status``, ``scope``, ``expires_at``...
 
         Raises:
             LinkedInAuthError: If the endpoint cannot be reached or refuses (the token never quoted).
@@ -131,7 +143,12 @@ class RestClient:
         return body
 
     def token_expiry(self) -> Dict[str, float]:
-        """When the tokens expire (epoch seconds), once a token was fetched; see ``auth``."""
+        """When the tokens expire, as the token endpoint said; a token is fetched first if none was.
+
+        Returns:
+            Dict[str, float]: Epoch seconds by ``access_token`` and ``refresh_token`` (empty for a
+            plain access token).
+        """
         self._tokens.token()
         return dict(self._tokens.expires_at)
 
@@ -157,17 +174,27 @@ class RestClient:
             ) from None
 
     @overload
-    def get(self, path: str, params: QueryParams) -> Dict[str, Any]: ...
+    def get(self, path: str, params: QueryParams) -> Dict[str, Any]:
+        """The body as JSON."""
 
     @overload
-    def get(self, path: str, params: QueryParams, decode: Callable[[bytes], D]) -> D: ...
+    def get(self, path: str, params: QueryParams, decode: Callable[[bytes], D]) -> D:
+        """The body as ``decode`` reads it."""
 
     def get(self, path: str, params: QueryParams, decode: Optional[Callable[[bytes], Any]] = None) -> Any:
         """GETs ``{base_url}/{path}?{rest.li query}`` and returns ``decode(body)``.
 
-        ``decode`` defaults to dlt's JSON (orjson, faster than requests' own decoder; see
-        ``bench/README.md``). A body that is not JSON (cut short) is asked for again; a JSON body whose
-        shape ``decode`` cannot read (a msgspec ``ValidationError``) fails at once, naming the field.
+        A body that is not JSON (cut short) is asked for again; a JSON body whose shape ``decode``
+        cannot read (a msgspec ``ValidationError``) fails at once, naming the field.
+
+        Args:
+            path: The path under the API base, e.g. ``leadFormResponses``.
+            params: The query parameters, encoded in Rest.li 2.0 (``restli.encode_query``).
+            decode: Reads the body; default dlt's JSON (orjson, faster than requests' own decoder,
+                see ``bench/README.md``).
+
+        Returns:
+            Any: ``decode(body)``.
 
         Raises:
             LinkedInAPIError: If LinkedIn answers with an error status, or cannot be reached.
@@ -203,7 +230,13 @@ class RestClient:
                 logger.warning(f"LinkedIn's answer to GET {url} was not valid JSON; asking again")
 
     def get_entity(self, path: str) -> Dict[str, Any]:
-        """GETs one entity, ``{base_url}/{path}`` (its key already encoded in ``path``).
+        """GETs one entity, ``{base_url}/{path}``.
+
+        Args:
+            path: The entity's path, its key already encoded, e.g. ``adAccounts/512345678``.
+
+        Returns:
+            Dict[str, Any]: The entity as JSON.
 
         Raises:
             LinkedInAPIError: As ``get``.
@@ -212,6 +245,14 @@ class RestClient:
 
     def send(self, method: str, path: str, body: Any = None) -> Response:
         """Sends ``method`` (``POST``, ``DELETE``) to ``{base_url}/{path}`` with ``body`` as JSON.
+
+        Args:
+            method: The HTTP method.
+            path: The path under the API base.
+            body: The JSON body, if any.
+
+        Returns:
+            Response: LinkedIn's answer (a success status).
 
         Raises:
             LinkedInAPIError: If LinkedIn answers with an error status, or cannot be reached.
@@ -275,7 +316,7 @@ class RestClient:
         with self._version_lock:
             if self.api_version != sunset:
                 return None
-            candidates = [v for v in fallback_versions(datetime.now(timezone.utc)) if v != sunset]
+            candidates = [v for v in fallback_versions(pendulum.now("UTC")) if v != sunset]
             token = self._tokens.token()
             for candidate in candidates:
                 response = self._send(method, url, token, candidate, body)

@@ -43,8 +43,12 @@ WAIT_SECONDS = 600.0
 
 
 def needed_scopes() -> List[str]:
-    """The scopes the configured owners need: leads always; ``r_ads`` for ad accounts (or their
-    discovery), ``r_organization_admin`` for organizations (or their discovery)."""
+    """The scopes the configured owners need.
+
+    Returns:
+        List[str]: ``r_marketing_leadgen_automation`` always; ``r_ads`` for ad accounts (or their
+        discovery), ``r_organization_admin`` for organizations (or their discovery).
+    """
     accounts: Any = dlt.config.get("sources.linkedin_leads.account_ids")
     organizations: Any = dlt.config.get("sources.linkedin_leads.organization_ids")
     discovering = not accounts and not organizations
@@ -57,11 +61,31 @@ def needed_scopes() -> List[str]:
 
 
 def setting(name: str, default: Optional[str] = None) -> Optional[str]:
+    """A credentials setting as configured.
+
+    Args:
+        name: The key under ``[sources.linkedin_leads.credentials]``.
+        default: What to return when it is not set.
+
+    Returns:
+        Optional[str]: The value, or ``default``.
+    """
     value: Any = dlt.secrets.get(f"sources.linkedin_leads.credentials.{name}")
     return str(value) if value not in (None, "") else default
 
 
 def authorization_link(authorization_url: str, client_id: str, redirect_uri: str, state: str) -> str:
+    """The link to LinkedIn's consent page, asking for ``needed_scopes``.
+
+    Args:
+        authorization_url: LinkedIn's authorization page.
+        client_id: The app's client id.
+        redirect_uri: The loopback URL LinkedIn redirects to (registered in the app).
+        state: The random value the redirect must carry back.
+
+    Returns:
+        str: The link.
+    """
     query = urlencode(
         {
             "response_type": "code",
@@ -77,7 +101,7 @@ def authorization_link(authorization_url: str, client_id: str, redirect_uri: str
 class _Callback(http.server.BaseHTTPRequestHandler):
     answers: "queue.Queue[str]"
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, message: str, *args: Any) -> None:  # quiet: no line per request
         pass
 
     def do_GET(self) -> None:
@@ -113,6 +137,8 @@ class Loopback:
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
 
     def read_stdin(self) -> None:
+        """Also takes the redirected URL pasted on standard input (the browser is elsewhere)."""
+
         def pasted() -> None:
             for line in sys.stdin:
                 if line.strip():
@@ -122,7 +148,17 @@ class Loopback:
         threading.Thread(target=pasted, daemon=True).start()
 
     def wait(self, timeout: float = WAIT_SECONDS) -> str:
-        """The redirected URL (its path and query), whichever way it came first."""
+        """The redirected URL (its path and query), whichever way it came first.
+
+        Args:
+            timeout: Seconds to wait for it.
+
+        Returns:
+            str: The redirected URL.
+
+        Raises:
+            LinkedInAuthError: If nothing came back in time.
+        """
         try:
             return self.answers.get(timeout=timeout)
         except queue.Empty:
@@ -133,7 +169,18 @@ class Loopback:
 
 
 def code_from(redirected: str, state: str) -> str:
-    """The code of a redirected URL, once its ``state`` is ours and LinkedIn sent no error."""
+    """The code of a redirected URL, once its ``state`` is ours and LinkedIn sent no error.
+
+    Args:
+        redirected: The URL LinkedIn redirected to (or its path and query).
+        state: The ``state`` this command sent.
+
+    Returns:
+        str: The authorization code.
+
+    Raises:
+        LinkedInAuthError: A foreign ``state``, LinkedIn's refusal, or no code.
+    """
     query = {k: v[0] for k, v in parse_qs(urlparse(redirected).query).items()}
     if query.get("state") != state:
         raise LinkedInAuthError(
@@ -154,7 +201,21 @@ def code_from(redirected: str, state: str) -> str:
 def exchange(
     token_url: str, client_id: str, client_secret: str, code: str, redirect_uri: str
 ) -> Dict[str, Any]:
-    """The token answer for an authorization code (``grant_type=authorization_code``)."""
+    """The token answer for an authorization code (``grant_type=authorization_code``).
+
+    Args:
+        token_url: LinkedIn's token endpoint.
+        client_id: The app's client id.
+        client_secret: The app's client secret.
+        code: The authorization code.
+        redirect_uri: The redirect URL the code was sent to.
+
+    Returns:
+        Dict[str, Any]: LinkedIn's answer: the access token, maybe a refresh token, their lives.
+
+    Raises:
+        LinkedInAuthError: If the endpoint refuses the code or does not answer.
+    """
     return token_answer(
         Session(raise_for_status=False),
         token_url,
@@ -173,7 +234,12 @@ def exchange(
 
 def write_secrets(path: Path, values: Dict[str, str]) -> None:
     """Sets ``values`` under ``[sources.linkedin_leads.credentials]``, keeping every other key and
-    comment, and leaves the file readable by its owner only (mode 600)."""
+    comment, and leaves the file readable by its owner only (mode 600).
+
+    Args:
+        path: The secrets file (made if missing).
+        values: The keys to set, e.g. ``client_id`` and ``refresh_token``.
+    """
     document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
     table: Any = document
     for name in CREDENTIALS:
@@ -192,7 +258,15 @@ def write_secrets(path: Path, values: Dict[str, str]) -> None:
 
 
 def authorize(port: int, open_browser: bool, secrets_path: Path) -> Tuple[str, Dict[str, Any]]:
-    """The whole flow; returns the printed summary and LinkedIn's token answer.
+    """The whole flow: the link, the member's consent, the code, the tokens, the secrets file.
+
+    Args:
+        port: The loopback port of the redirect URL.
+        open_browser: Open the link in a browser (else print it and also read a pasted URL).
+        secrets_path: The secrets file to write.
+
+    Returns:
+        Tuple[str, Dict[str, Any]]: The summary to print (no token in it) and LinkedIn's answer.
 
     Raises:
         LinkedInConfigError: Without a client id or secret.
@@ -236,6 +310,15 @@ def authorize(port: int, open_browser: bool, secrets_path: Path) -> Tuple[str, D
 
 
 def summary(answer: Dict[str, Any], secrets_path: Path) -> str:
+    """What ``auth`` wrote and when the tokens expire, never a token.
+
+    Args:
+        answer: LinkedIn's token answer.
+        secrets_path: The file written.
+
+    Returns:
+        str: The lines to print.
+    """
     now = time.time()
 
     def when(seconds: Any) -> str:

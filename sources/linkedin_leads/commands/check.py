@@ -11,14 +11,12 @@ one record each.
 import logging
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-import dlt
-from dlt.common.configuration import with_config
+from dlt.common import pendulum
 
 from ..api.client import LinkedInClient
-from ..api.credentials import LinkedInCredentials, LinkedInOAuthCredentials, expiry_warning
+from ..api.credentials import LinkedInOAuthCredentials, expiry_warning
 from ..api.exceptions import (
     LinkedInAccessError,
     LinkedInAPIError,
@@ -26,11 +24,9 @@ from ..api.exceptions import (
     LinkedInCheckError,
     LinkedInLeadsError,
 )
-from ..config.checks import checked_client
-from ..config.keys import check_keys
-from ..config.owners import IdsSetting, LeadTypesSetting, Owner, configured_owners, discovered_owners
-from ..reading.discovery import discover_accounts, discover_organizations
-from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, LEAD_FORM_RESPONSES_PATH
+from ..config.owners import Owner
+from ..reading.discovery import linkedin_access
+from ..settings import LEAD_FORM_RESPONSES_PATH
 
 logger = logging.getLogger(__name__)
 
@@ -56,29 +52,6 @@ class Row:
     fix: str = ""
 
 
-@with_config(sections=("sources", "linkedin_leads"))
-def linkedin_access(
-    account_ids: IdsSetting = None,
-    organization_ids: IdsSetting = None,
-    lead_types: LeadTypesSetting = None,
-    credentials: LinkedInCredentials = dlt.secrets.value,
-    base_url: str = DEFAULT_BASE_URL,
-    api_version: str = DEFAULT_API_VERSION,
-) -> Tuple[LinkedInClient, List[Owner], bool]:
-    """The client and the configured owners (none: to be discovered), from the source's settings.
-
-    Returns:
-        The client, the owners, and whether they are to be discovered.
-    """
-    check_keys()
-    client = checked_client(credentials, base_url, api_version)
-    owners = configured_owners(account_ids, organization_ids, lead_types)
-    if not owners:
-        owners = discovered_owners(discover_accounts(client), discover_organizations(client), lead_types)
-        return client, owners, True
-    return client, owners, False
-
-
 def preflight(**owners: Any) -> List[str]:
     """``check`` as the gate before a run (the Airflow DAG's first task): raises when a row fails,
     and returns the warnings (a token about to expire), each also logged.
@@ -86,6 +59,9 @@ def preflight(**owners: Any) -> List[str]:
     Args:
         **owners: ``account_ids``, ``organization_ids`` or ``lead_types`` to check instead of the
             configured ones (an Airflow owner group).
+
+    Returns:
+        List[str]: The warnings, such as a refresh token about to expire.
 
     Raises:
         LinkedInCheckError: A row failed; its message is the table, with each fix.
@@ -103,7 +79,18 @@ def preflight(**owners: Any) -> List[str]:
 
 
 def run_checks(client: LinkedInClient, owners: List[Owner], discovered: bool, days: int = 365) -> List[Row]:
-    """Every row, in order; stops after the token when there is none to check with."""
+    """Every check, in order; stops after the token when there is none to check with.
+
+    Args:
+        client: The client built from the settings.
+        owners: The owners to check (configured or discovered).
+        discovered: Whether they were discovered, for the rows' wording.
+        days: How far back the leads queries look.
+
+    Returns:
+        List[Row]: One row per check: credentials, introspection, scopes, expiry, version, and per
+        owner its forms and its leads of each lead type.
+    """
     rows: List[Row] = []
     try:
         expiry = client.token_expiry()
@@ -130,8 +117,8 @@ def run_checks(client: LinkedInClient, owners: List[Owner], discovered: bool, da
     if warning:
         rows.append(Row(EXPIRY, False, warning, "authorize the app again before it expires"))
     pinned = client.api_version
-    end = datetime.now(timezone.utc)
-    start = end - timedelta(days=days)
+    end = pendulum.now("UTC")
+    start = end.subtract(days=days)
     owner_rows: List[Row] = []
     try:
         for owner in owners:
@@ -155,8 +142,15 @@ def run_checks(client: LinkedInClient, owners: List[Owner], discovered: bool, da
 
 
 def introspection(client: LinkedInClient) -> Tuple[Row, Optional[Set[str]]]:
-    """LinkedIn's token introspection (status, scopes, expiry) and the scopes it granted (None:
-    not known). It needs the client id and secret: skipped for a bare access token."""
+    """LinkedIn's token introspection (status, scopes, expiry); it needs the client id and secret,
+    so it is skipped for a bare access token.
+
+    Args:
+        client: The client built from the settings.
+
+    Returns:
+        Tuple[Row, Optional[Set[str]]]: Its row, and the scopes granted (None: not known).
+    """
     if not isinstance(client.credentials, LinkedInOAuthCredentials):
         return Row(
             "token introspection", True, "skipped: a bare access token (it needs client_id and secret)"
@@ -186,9 +180,20 @@ def introspection(client: LinkedInClient) -> Tuple[Row, Optional[Set[str]]]:
 
 
 def owner_checks(
-    client: LinkedInClient, owner: Owner, start: datetime, end: datetime, discovered: bool
+    client: LinkedInClient, owner: Owner, start: pendulum.DateTime, end: pendulum.DateTime, discovered: bool
 ) -> List[Row]:
-    """The forms listing, then one leads query of one record per lead type."""
+    """The forms listing, then one leads query of one record per lead type.
+
+    Args:
+        client: The client built from the settings.
+        owner: The owner to check.
+        start: The start of the leads queries' window.
+        end: Its end.
+        discovered: Whether the owner was discovered, for the rows' wording.
+
+    Returns:
+        List[Row]: The owner's rows, each failing one with its fix.
+    """
     rows: List[Row] = []
     how = " (discovered)" if discovered else ""
     try:
@@ -228,7 +233,14 @@ def _refused(owner: Owner, resource: str, exc: LinkedInAPIError) -> Row:
 
 
 def table(rows: List[Row]) -> str:
-    """The rows as a person reads them."""
+    """The rows as a person reads them.
+
+    Args:
+        rows: The checks' rows.
+
+    Returns:
+        str: PASS or FAIL per row, each failure's fix under it, and a last line counting them.
+    """
     width = max(len(r.check) for r in rows) if rows else 10
     lines = []
     for row in rows:
@@ -241,8 +253,24 @@ def table(rows: List[Row]) -> str:
 
 
 def as_json(rows: List[Row]) -> List[Dict[str, Any]]:
+    """The rows for machines (``check --json``).
+
+    Args:
+        rows: The checks' rows.
+
+    Returns:
+        List[Dict[str, Any]]: Each row's ``check``, ``ok``, ``detail`` and ``fix``.
+    """
     return [asdict(r) for r in rows]
 
 
 def status(rows: List[Row]) -> int:
+    """The exit status of ``check``.
+
+    Args:
+        rows: The checks' rows.
+
+    Returns:
+        int: 0 when every check passed, 4 (``FAILED``) otherwise.
+    """
     return 0 if all(r.ok for r in rows) else FAILED

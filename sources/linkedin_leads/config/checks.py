@@ -4,10 +4,9 @@ Every error names the setting, the value and the fix (``LinkedInConfigError``).
 """
 
 import re
-from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Literal, Optional, Union, cast
 
-from dlt.common import logger
+from dlt.common import logger, pendulum
 from dlt.common.time import ensure_pendulum_datetime
 
 from ..api.client import LinkedInClient
@@ -30,7 +29,9 @@ other value of a ``Literal`` setting (``Exclude`` too) with an error that does n
 _VERSION = re.compile(r"^(\d{4})(\d{2})(\.\d{2})?$")
 
 
-def parse_start_date(value: Optional[Union[str, date, datetime]], now: datetime) -> datetime:
+def parse_start_date(
+    value: Optional[Union[str, pendulum.Date, pendulum.DateTime]], now: pendulum.DateTime
+) -> pendulum.DateTime:
     """Parses ``start_date`` (a date or ISO datetime; naive means UTC).
 
     ``None`` means LinkedIn's retention: ``now`` minus 365 days.
@@ -39,10 +40,10 @@ def parse_start_date(value: Optional[Union[str, date, datetime]], now: datetime)
         LinkedInConfigError: If unparseable or in the future.
     """
     if value is None or value == "":
-        return now - timedelta(days=RETENTION_DAYS)
+        return now.subtract(days=RETENTION_DAYS)
     try:
         # dlt's parser: dates, datetimes and ISO 8601 text, naive taken as UTC
-        parsed: datetime = ensure_pendulum_datetime(value.strip() if isinstance(value, str) else value)
+        parsed = ensure_pendulum_datetime(value.strip() if isinstance(value, str) else value)
     except (ValueError, TypeError):
         raise LinkedInConfigError(
             "start_date",
@@ -53,7 +54,7 @@ def parse_start_date(value: Optional[Union[str, date, datetime]], now: datetime)
         raise LinkedInConfigError(
             "start_date", value, f"it is in the future (now is {now.isoformat()}); use a past date."
         )
-    if parsed < now - timedelta(days=RETENTION_DAYS):
+    if parsed < now.subtract(days=RETENTION_DAYS):
         logger.warning(
             f"start_date {parsed.isoformat()} is older than LinkedIn's {RETENTION_DAYS}-day lead "
             "retention: LinkedIn returns no leads older than that."

@@ -6,11 +6,12 @@ near-miss section are refused before any request.
 
 import difflib
 import os
+import sys
 from typing import Any, List, Optional, Tuple
 
 import dlt
 from dlt.common import logger
-from dlt.common.configuration.exceptions import ConfigurationException
+from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigurationException
 
 from ..api.credentials import LinkedInAccessTokenCredentials, LinkedInOAuthCredentials
 from ..api.exceptions import LinkedInConfigError
@@ -168,3 +169,12 @@ def _lookup(provider: Any, key: str, *sections: str) -> Any:
         )
         return None
     return value
+
+
+def config_error(exc: Exception) -> int:
+    """Prints a configuration error (the missing fields, or the source's own message); returns 2."""
+    if isinstance(exc, ConfigFieldMissingException):
+        print(f"linkedin_leads is not configured: {', '.join(exc.fields)} (see the README)", file=sys.stderr)
+    else:
+        print(str(exc), file=sys.stderr)
+    return 2

@@ -28,7 +28,7 @@ class Owner:
 
     kind: str
     """``sponsoredAccount`` or ``organization``: the key of LinkedIn's owner union."""
-    id: int
+    id: int  # noqa: A003 (LinkedIn's own name)
     lead_types: Tuple[str, ...]
 
     @property

@@ -29,7 +29,7 @@ def localized(text: str, locale: str = "en_US") -> Dict[str, Any]:
 class LeadForm:
     """A lead form and every version of its content (index 0 is version 1)."""
 
-    id: int
+    id: int  # noqa: A003 (LinkedIn's own name)
     owner_kind: str
     owner_id: int
     name: str
@@ -64,7 +64,7 @@ class LeadForm:
 class Lead:
     """A lead form response; ``entity`` is its JSON as LinkedIn returns it."""
 
-    id: str
+    id: str  # noqa: A003 (LinkedIn's own name)
     owner_kind: str
     owner_id: int
     lead_type: str

@@ -37,7 +37,7 @@ CLIENT_ID = "test-client"
 
 @dataclass
 class Subscription:
-    id: int
+    id: int  # noqa: A003 (LinkedIn's own name)
     webhook: str
     owner: Dict[str, str]
     lead_type: str

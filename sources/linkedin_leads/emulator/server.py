@@ -17,17 +17,18 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from urllib.parse import parse_qs, unquote, urlencode
+
+from dlt.common import pendulum
 
 from .data import DAY_MS, ORGANIC_TYPES, SPONSORED, Dataset, Lead, owner_urn
 from .notifications import Notifications, lead_id_of
 from .restli_parser import RestliSyntaxError, parse_projection, parse_value, split_query
 
 
-def active_versions(today: datetime, months: int = 12) -> Set[str]:
+def active_versions(today: pendulum.Date, months: int = 12) -> Set[str]:
     """Every ``YYYYMM`` from ``months`` before ``today`` to ``today``, Decembers excepted."""
     versions: Set[str] = set()
     year, month = today.year, today.month
@@ -223,9 +224,7 @@ class LinkedInEmulator:
         self.extra_acls: List[Tuple[int, str]] = []
         """(organization id, role) the member holds beyond lead-gen roles on the data's organizations."""
         self.retention_days = retention_days or {}
-        self.versions = versions or active_versions(
-            datetime.fromtimestamp(self.now_ms() / 1000, tz=timezone.utc)
-        )
+        self.versions = versions or active_versions(pendulum.from_timestamp(self.now_ms() / 1000, tz="UTC"))
         self.clients: Dict[str, str] = {"test-client": "test-client-secret"}
         self.refresh_tokens: Dict[str, str] = {"test-refresh-token": "member-1"}
         self.tokens: Dict[str, Token] = {"test-access-token": Token("member-1")}
@@ -985,7 +984,7 @@ class _Handler(BaseHTTPRequestHandler):
     """Headers and body are two writes: with Nagle's algorithm the body of a small answer waits
     for the client's delayed ACK of the headers (40 ms on Linux), a stall no real API adds."""
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, message: str, *args: Any) -> None:  # quiet: no line per request
         pass
 
     def _send(self, status: int, body: bytes, headers: Optional[Dict[str, str]] = None) -> None:

@@ -25,8 +25,8 @@ import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
 from ..api.exceptions import LinkedInLeadsError
-from ..commands.check import linkedin_access
-from ..commands.cli import config_error
+from ..config.keys import config_error
+from ..reading.discovery import linkedin_access
 from ..reading.shared import duckdb_here, inherited_state, lock_timeout
 from ..settings import RECEIVER_SUFFIX, VERSION
 from .loader import DEFAULT_BATCH_SECONDS, DEFAULT_BATCH_SIZE, log

@@ -46,12 +46,29 @@ class BodyTooLargeError(Exception):
 
 
 def notification_key(payload: Dict[str, Any], lead_id: str) -> str:
-    """The identity of a notification: its lead, action and time (repeats share it)."""
+    """The identity of a notification: its lead, action and time (repeats share it).
+
+    Args:
+        payload: The notification as LinkedIn sent it.
+        lead_id: The lead's id, read from its URN.
+
+    Returns:
+        str: A hex digest that LinkedIn's repeats of the notification share.
+    """
     text = f"{lead_id}|{payload.get('leadAction')}|{payload.get('occurredAt')}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def refuse(status: int, error: str) -> JSONResponse:
+    """A refusal: ``{"error": error}`` with ``status``.
+
+    Args:
+        status: The HTTP status.
+        error: What was wrong, for the sender.
+
+    Returns:
+        JSONResponse: The answer.
+    """
     return JSONResponse({"error": error}, status_code=status)
 
 
@@ -74,6 +91,10 @@ def create_app(
         on_accepted: Called after a new notification is journaled (wakes the loader).
         metrics: Counts what the webhook receives and refuses; serves ``/metrics`` and ``/healthz``.
         loader_alive: Whether the loader runs (``/healthz``).
+
+    Returns:
+        Starlette: The app: the webhook's GET (LinkedIn's validation challenge) and POST (signed
+        notifications, journaled before the 200), ``/healthz`` and ``/metrics``.
     """
 
     def refused(status: int, reason: str, error: str) -> JSONResponse:
@@ -159,7 +180,18 @@ def create_app(
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The body, read up to ``limit`` bytes (a chunked body has no Content-Length to check)."""
+    """The body, read up to ``limit`` bytes (a chunked body has no Content-Length to check).
+
+    Args:
+        request: The request.
+        limit: The most bytes taken.
+
+    Returns:
+        bytes: The body.
+
+    Raises:
+        BodyTooLargeError: If it is longer than ``limit``.
+    """
     chunks = []
     size = 0
     async for chunk in request.stream():

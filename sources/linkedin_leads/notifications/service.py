@@ -91,7 +91,11 @@ class Service:
         self._threads: List[threading.Thread] = []
 
     def loader_alive(self) -> bool:
-        """Whether the loader's thread runs (``/healthz``)."""
+        """Whether the loader's thread runs (``/healthz``).
+
+        Returns:
+            bool: True while the thread that loads the journal is alive.
+        """
         return any(t.name == "linkedin_leads_loader" and t.is_alive() for t in self._threads)
 
     def _start_loader(self) -> None:
@@ -102,7 +106,17 @@ class Service:
         self._threads.append(thread)
 
     def start(self, timeout: float = 10.0) -> "Service":
-        """Serves in a thread; returns once the webhook answers (``url`` is set)."""
+        """Serves in a thread; returns once the webhook answers (``url`` is set).
+
+        Args:
+            timeout: Seconds to wait for the server to listen.
+
+        Returns:
+            Service: This service, started.
+
+        Raises:
+            RuntimeError: If the server did not start in time.
+        """
         self._start_loader()
         thread = threading.Thread(target=self.server.run, name="linkedin_leads_receiver", daemon=True)
         thread.start()
@@ -124,6 +138,7 @@ class Service:
             self.stop()
 
     def stop(self) -> None:
+        """Stops serving, lets the loader finish its batch, and closes the journal."""
         self.server.should_exit = True
         self._stop.set()
         self.loader.wake()

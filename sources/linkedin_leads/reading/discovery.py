@@ -1,4 +1,5 @@
-"""Finds the owners to read when none is configured: ad accounts and organizations.
+"""Finds the owners to read when none is configured: ad accounts and organizations; and
+``linkedin_access``, the client and owners of ``check`` and the receiver's commands.
 
 - Ad accounts the token can read: ``adAccounts?q=search`` (scope ``r_ads``), cursor-paged with
   ``pageSize``/``pageToken`` as LinkedIn pages ad accounts since version 202401.
@@ -7,13 +8,20 @@
 """
 
 from functools import partial
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
+import dlt
 from dlt.common import logger
+from dlt.common.configuration import with_config
 
 from ..api.client import LinkedInClient
+from ..api.credentials import LinkedInCredentials
 from ..api.exceptions import LinkedInAPIError
 from ..api.urns import urn_id
+from ..config.checks import checked_client
+from ..config.keys import check_keys
+from ..config.owners import IdsSetting, LeadTypesSetting, Owner, configured_owners, discovered_owners
+from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL
 
 ACCOUNT_STATUSES = ("ACTIVE", "CANCELED")
 """Accounts that can have leads within the retention window (drafts never ran)."""
@@ -87,3 +95,26 @@ def discover_organizations(client: LinkedInClient) -> List[int]:
             "r_organization_admin). Set organization_ids to read organic leads."
         )
     return list(dict.fromkeys(ids))
+
+
+@with_config(sections=("sources", "linkedin_leads"))
+def linkedin_access(
+    account_ids: IdsSetting = None,
+    organization_ids: IdsSetting = None,
+    lead_types: LeadTypesSetting = None,
+    credentials: LinkedInCredentials = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    api_version: str = DEFAULT_API_VERSION,
+) -> Tuple[LinkedInClient, List[Owner], bool]:
+    """The client and the configured owners (none: to be discovered), from the source's settings.
+
+    Returns:
+        The client, the owners, and whether they are to be discovered.
+    """
+    check_keys()
+    client = checked_client(credentials, base_url, api_version)
+    owners = configured_owners(account_ids, organization_ids, lead_types)
+    if not owners:
+        owners = discovered_owners(discover_accounts(client), discover_organizations(client), lead_types)
+        return client, owners, True
+    return client, owners, False

@@ -12,7 +12,7 @@ leads become NULL.
 """
 
 from functools import partial
-from typing import AbstractSet, Iterator, Mapping, Optional
+from typing import AbstractSet, Iterator, List, Mapping, Optional
 
 from dlt.common import logger
 from dlt.common.typing import TDataItem
@@ -35,7 +35,7 @@ def pending_since(catalog: FormCatalog, owners: Mapping[str, Owner]) -> Optional
 
     dlt's incremental must let those rows through (``resources.read_leads``).
     """
-    firsts = [span[2] for _, _, span in catalog.unresolved.pending() if span[0] in owners]
+    firsts: List[int] = [span[2] for _, _, span in catalog.unresolved.pending() if span[0] in owners]
     return min(firsts) if firsts else None
 
 

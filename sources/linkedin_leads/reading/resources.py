@@ -14,12 +14,11 @@ the extract metrics and in the resource state (``last_run``). The next run conti
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
 from functools import partial
-from typing import Any, Callable, Dict, Iterator, List, MutableMapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, MutableMapping, Optional, Sequence, Tuple, Union, cast
 
 import dlt
-from dlt.common import logger
+from dlt.common import logger, pendulum
 from dlt.common.time import ensure_pendulum_datetime
 from dlt.common.typing import TDataItem
 from dlt.extract.incremental import Incremental, IncrementalResourceWrapper
@@ -130,13 +129,13 @@ class Window:
     lookback_ms: int
 
 
-def requested_window(incremental: Optional[Incremental[Any]], start_date: datetime) -> Window:
+def requested_window(incremental: Optional[Incremental[Any]], start_date: pendulum.DateTime) -> Window:
     """The window asked for: ``initial_value`` (else ``start_date``) to ``end_value`` or now.
 
     The end is taken now, when the extract runs, and never lies in the future: what is read
     is recorded as read. The incremental's ``lag`` (seconds) is the lookback.
     """
-    now = datetime.now(timezone.utc)
+    now = pendulum.now("UTC")
     start = _as_datetime(incremental.initial_value) if incremental and incremental.initial_value else None
     end = _as_datetime(incremental.end_value) if incremental and incremental.end_value else None
     lag = float(incremental.lag or 0) if incremental else 0.0
@@ -151,7 +150,7 @@ def read_leads(
     listed: Listed,
     client: LinkedInClient,
     catalog: FormCatalog,
-    start_date: datetime,
+    start_date: pendulum.DateTime,
     test_leads: TestLeads,
     concurrency: int,
     skip_inaccessible_owners: bool,
@@ -169,7 +168,7 @@ def read_leads(
     by_urn = {owner.urn: owner for owner in owners}
     pairs = [(owner.urn, lead_type) for owner in owners for lead_type in owner.lead_types]
     progress = {pair: PairProgress.from_state(stored.get(pair[0], {}).get(pair[1])) for pair in pairs}
-    retention = to_epoch_ms(datetime.now(timezone.utc) - timedelta(days=RETENTION_DAYS + 1))
+    retention = to_epoch_ms(pendulum.now("UTC").subtract(days=RETENTION_DAYS + 1))
     for known in progress.values():
         known.trim(retention)
     first_read = sorted(pair for pair in pairs if not progress[pair].read)
@@ -189,7 +188,7 @@ def read_leads(
         # leads read twice are merged on id by the destination; dlt's own de-duplication at the
         # window's start would need an `id` column in the answers table too (a user's own
         # incremental, given with apply_hints, gets the same)
-        incremental.primary_key = ()  # type: ignore[assignment]  # dlt's setter is typed `str`
+        incremental.primary_key = cast(Any, ())  # dlt's setter is typed `str`; () means none
     again = pending_since(catalog, by_urn)  # leads to load again with their version's labels
     if incremental is not None and (slices or again is not None):
         # dlt's incremental drops rows before its start value (the newest lead loaded minus the
@@ -352,9 +351,8 @@ def check_meta(meta: Any) -> Listed:
     return meta
 
 
-def _as_datetime(value: Union[str, date, datetime, Any]) -> datetime:
-    parsed: datetime = ensure_pendulum_datetime(value)
-    return parsed
+def _as_datetime(value: Any) -> pendulum.DateTime:
+    return ensure_pendulum_datetime(value)
 
 
 def _by_owner(pairs: List[Tuple[str, str]]) -> Dict[str, List[str]]:

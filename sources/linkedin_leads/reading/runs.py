@@ -2,7 +2,7 @@
 
 The consumer of the slice readers (``resources.read_leads``) keeps a ``Run``: the slices
 pending, how each ended (``SliceEnd``), which to cut or stop, and, at the end, what is left
-per (owner, lead type) and why. ``work_left`` reads that back from a pipeline's state.
+per (owner, lead type) and why. ``left.work_left`` reads that back from a pipeline's state.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +22,7 @@ from ..tables.lead_tables import UrnIds
 from ..tables.names import EntityNames
 from ..tables.values import from_epoch_ms
 from .concurrency import PageSlots, StreamPool
+from .left import left_line
 from .progress import MAX_PROBES, MIN_SPLIT_SPAN_MS, PairProgress, Slice, merge, split
 
 
@@ -29,7 +30,7 @@ from .progress import MAX_PROBES, MIN_SPLIT_SPAN_MS, PairProgress, Slice, merge,
 class SliceEnd:
     """Sent by a slice's reader after its last table: how far it got."""
 
-    slice: Slice
+    piece: Slice
     leads: int
     newest: Optional[int]
     error: Optional[LinkedInAPIError] = None
@@ -113,7 +114,7 @@ class Run:
         collector = self.collector
         if collector is None:
             return
-        piece = item.slice
+        piece = item.piece
         collector.update(
             "LinkedIn slices read",
             0 if children else 1,
@@ -141,7 +142,7 @@ class Run:
         return children
 
     def _end(self, item: SliceEnd, pool: "StreamPool[Any]") -> List[Slice]:
-        piece, error = item.slice, item.error
+        piece, error = item.piece, item.error
         self.pending.pop(piece, None)
         urn, lead_type = piece.pair
         if item.split:
@@ -235,32 +236,6 @@ class Run:
         elif stopped.get("message"):
             lines.append(f"Last error: {stopped['message']}")
         return "\n".join(lines)
-
-
-def left_line(item: Mapping[str, Any]) -> str:
-    """One item of ``work_left`` (or of the metrics' ``left``) as a line a person reads."""
-    return f"{item['owner']} {item['lead_type']}: {item['start']} to {item['end']} ({item['reason']})"
-
-
-def work_left(pipeline: Any) -> List[Dict[str, Any]]:
-    """What the pipeline's last run of this source did not read (empty when it read everything).
-
-    Read from the pipeline state (``last_run`` in the resource state of ``lead_form_responses``),
-    so it also works in a later process after ``pipeline.sync_destination()``. Each item names
-    the ``owner``, the ``lead_type``, the ``start`` and ``end`` of the span and the ``reason``.
-    """
-    left: List[Dict[str, Any]] = (responses_state(pipeline).get("last_run") or {}).get("left") or []
-    return left
-
-
-def responses_state(pipeline: Any) -> Dict[str, Any]:
-    """The resource state of ``lead_form_responses`` in a pipeline's state (empty if none yet):
-    ``progress``, ``last_run`` and dlt's own ``incremental`` cursor."""
-    sources = pipeline.state.get("sources", {})
-    resource: Dict[str, Any] = (
-        sources.get("linkedin_leads", {}).get("resources", {}).get("lead_form_responses", {})
-    )
-    return resource
 
 
 def iso(ms: int) -> str:

@@ -29,27 +29,26 @@ waits for the destination.
 """
 
 import os
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from typing import IO, Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import dlt
-from dlt.common import logger
+from dlt.common import logger, pendulum
 from dlt.common.configuration.container import Container
 from dlt.common.pipeline import PipelineContext
 from dlt.common.schema.typing import TTableSchemaColumns
+from dlt.common.time import ensure_pendulum_datetime
 from dlt.common.typing import TDataItem
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from ..api.exceptions import LinkedInConfigError, LinkedInLeadsError
 from ..settings import DEFAULT_LOCK_TIMEOUT, QUESTION_COLUMNS_TABLE
 
-try:
+if sys.platform != "win32":  # not on Windows: there the lock does nothing
     import fcntl
-except ImportError:  # not on Windows: there the lock does nothing
-    fcntl = None  # type: ignore[assignment]
 
 SOURCE_STATE_KEYS = ("question_columns", "form_versions")
 """What a receiver from before "one state per writer" inherits from the state it shared with the pull."""
@@ -99,7 +98,7 @@ def question_column_rows(named: Mapping[str, str], writer: str) -> List[TDataIte
     """
     if not named:
         return []
-    now = datetime.now(timezone.utc)
+    now = pendulum.now("UTC")
     rows = [
         {"question_id": int(key), "column_name": column, "named_at": now, "named_by": writer}
         for key, column in named.items()
@@ -247,13 +246,13 @@ def destination_lock(pipeline: Any, writer: str, timeout: float = DEFAULT_LOCK_T
     """Holds the DuckDB file of ``pipeline`` for this process (a lock every writer honours).
 
     ``writer`` names this process in the lock file, for the error another writer gives when it
-    waited ``timeout`` seconds in vain. Does nothing on other destinations and without ``fcntl``.
+    waited ``timeout`` seconds in vain. Does nothing on other destinations and on Windows (no ``fcntl``).
 
     Raises:
         LinkedInLeadsError: If another writer held the file for ``timeout`` seconds.
     """
     path = duckdb_path(pipeline)
-    if path is None or fcntl is None:
+    if path is None or sys.platform == "win32":
         yield
         return
     lock_path = f"{path}.lock"
@@ -302,11 +301,9 @@ def _holder(lock_path: str) -> str:
     return text or "another process"
 
 
-def _as_utc(value: Any) -> datetime:
-    """A timestamp read back from a destination, comparable with any other."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime.fromisoformat(str(value)).astimezone(timezone.utc)
+def _as_utc(value: Any) -> pendulum.DateTime:
+    """A timestamp read back from a destination (naive means UTC), comparable with any other."""
+    return ensure_pendulum_datetime(value)
 
 
 def lock_timeout() -> float:

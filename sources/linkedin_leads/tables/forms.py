@@ -30,7 +30,7 @@ from .values import form_locale, from_epoch_ms, localized
 class Question:
     """One question of one form version, with its column and its options' labels."""
 
-    id: int
+    id: int  # noqa: A003 (LinkedIn's own name)
     column: str
     name: Optional[str]
     text: Optional[str]

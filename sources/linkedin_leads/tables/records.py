@@ -26,7 +26,7 @@ The form versions a body names are found in its bytes before it is decoded
 """
 
 import re
-from typing import Any, Dict, List, Optional, Set, Union
+from typing import Any, Callable, Dict, List, Optional, Set, Union
 
 import msgspec
 from dlt.common.json import json
@@ -77,7 +77,7 @@ class LeadMetadata(Record):
 
 
 class CampaignInfo(Record):
-    id: Any = None
+    id: Any = None  # noqa: A003 (LinkedIn's own name)
     name: Any = None
 
 
@@ -97,7 +97,7 @@ class LeadHead(Record):
     is what it read of the page, ``row`` the lead's element in it.
     """
 
-    id: str
+    id: str  # noqa: A003 (LinkedIn's own name)
     submitted_at: int
     lead_type: Optional[str] = None
     versioned_lead_gen_form_urn: Optional[str] = None
@@ -130,8 +130,8 @@ class LeadHeadPage(Record):
     elements: Optional[List[LeadHead]] = None
 
 
-_decode_page = msgspec.json.Decoder(LeadPage, strict=False).decode
-_decode_heads = msgspec.json.Decoder(LeadHeadPage, strict=False).decode
+_decode_page: Callable[[bytes], LeadPage] = msgspec.json.Decoder(LeadPage, strict=False).decode
+_decode_heads: Callable[[bytes], LeadHeadPage] = msgspec.json.Decoder(LeadHeadPage, strict=False).decode
 _KNOWN_KINDS = (b'"answerDetails":{"textQuestionAnswer"', b'"answerDetails":{"multipleChoiceAnswer"')
 
 

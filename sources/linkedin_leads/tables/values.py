@@ -4,23 +4,23 @@ Every function here is lenient on purpose: it reads what LinkedIn documents, and
 anything else into text rather than failing a page of leads.
 """
 
-from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Optional
 
+from dlt.common import pendulum
 from dlt.common.json import json
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = pendulum.datetime(1970, 1, 1, tz="UTC")
 
 
-def from_epoch_ms(value: int) -> datetime:
+def from_epoch_ms(value: int) -> pendulum.DateTime:
     """Converts LinkedIn's epoch milliseconds to an exact UTC datetime."""
-    return EPOCH + timedelta(milliseconds=value)
+    return EPOCH + pendulum.duration(milliseconds=value)
 
 
-def to_epoch_ms(value: datetime) -> int:
+def to_epoch_ms(value: pendulum.DateTime) -> int:
     """Converts a datetime (naive means UTC) to exact epoch milliseconds, rounding down."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=pendulum.UTC)
     delta = value - EPOCH  # a pendulum Duration for a pendulum datetime: no `//` with timedelta
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 

@@ -1,0 +1,1 @@
+sources/linkedin_leads_console.py

@@ -1,0 +1,49 @@
+"""The demo: the source against a local LinkedIn emulator with generated data, into DuckDB.
+
+Its pipeline lives here, not in the example script, so that ``dlt init <source> <destination>``
+(which rewrites the script's ``destination=``) leaves the demo on DuckDB whatever the destination.
+"""
+
+import time
+
+import dlt
+
+from .. import linkedin_leads
+from ..api.credentials import LinkedInOAuthCredentials
+from ..reading.shared import duckdb_here
+from .run import PARTIAL, load
+
+
+def run_demo(leads: int = 3000, pipeline_name: str = "linkedin_leads_demo") -> int:
+    """Loads generated leads from a local LinkedIn emulator into ``<pipeline_name>.duckdb`` here.
+
+    No credentials and no network: the emulator runs on 127.0.0.1 in this process.
+
+    Args:
+        leads: How many leads the emulator holds (2 ad accounts, 1 organization, 3 forms each).
+        pipeline_name: The pipeline's name, which also names its DuckDB file.
+
+    Returns:
+        int: The exit status, as ``run.run`` returns it.
+    """
+    from ..emulator import LinkedInEmulator, generate  # only the demo runs it
+
+    data = generate(int(time.time() * 1000), accounts=2, organizations=1, forms_per_owner=3, leads=leads)
+    with LinkedInEmulator(data) as emulator:
+        oauth = LinkedInOAuthCredentials()
+        oauth.client_id = "test-client"
+        oauth.client_secret = "test-client-secret"
+        oauth.refresh_token = "test-refresh-token"
+        oauth.token_url = emulator.token_url
+        source = linkedin_leads(
+            account_ids=[*data.accounts],
+            organization_ids=[*data.organizations],
+            credentials=oauth,
+            base_url=emulator.base_url,
+        )
+        duckdb_here(pipeline_name)
+        pipeline = dlt.pipeline(pipeline_name=pipeline_name, destination="duckdb", dataset_name="linkedin")
+        print(f"Demo: LinkedIn emulator at {emulator.base_url} with {len(data.leads)} leads.")
+        metrics = load(pipeline, source)
+        print(f"API requests sent: {len(emulator.calls())}")
+    return PARTIAL if metrics.get("left") else 0
