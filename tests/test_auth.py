@@ -10,7 +10,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Iterator, Tuple
+from typing import Iterator, Optional, Tuple
 
 import pytest
 import tomlkit
@@ -210,3 +210,22 @@ def test_a_taken_port_is_a_named_error(emulator: LinkedInEmulator, tmp_path: Pat
         result = run_auth(tmp_path, "--no-browser", "--port", str(port))
     assert result.returncode == 2, result.stdout + result.stderr
     assert "--port" in result.stderr and str(port) in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "pasted, named",
+    [("not a url\n", "<not a URL>"), ("\n", "<an empty line>"), (None, "<the end of the input>")],
+)
+def test_a_paste_that_is_not_a_url_or_nothing_stops_at_once(
+    emulator: LinkedInEmulator, tmp_path: Path, pasted: Optional[str], named: str
+) -> None:
+    process, _link, _port = start(emulator, tmp_path)
+    assert process.stdin is not None
+    if pasted is not None:
+        process.stdin.write(pasted)
+        process.stdin.flush()
+    status, out, err = finish(process)  # closes stdin: the end of the input
+    assert status == 2, out + err
+    assert named in err and "paste the whole URL" in err and "Traceback" not in err
+    assert "forged" not in err
+    assert "waiting up to 10 minutes" in out

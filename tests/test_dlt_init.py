@@ -6,7 +6,7 @@ import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Optional
 
 import dlt
 import duckdb
@@ -14,6 +14,13 @@ import duckdb
 from linkedin_leads.emulator import LinkedInEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_in(
+    folder: Path, *command: str, env: Optional[Dict[str, str]] = None
+) -> "subprocess.CompletedProcess[str]":
+    """``command`` run in ``folder`` to its end, its output kept."""
+    return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=300, env=env)
 
 
 def dlt_init(folder: Path, destination: str) -> None:
@@ -48,13 +55,7 @@ def test_dlt_init_project_runs_against_linkedin(emulator: LinkedInEmulator, tmp_
     assert "dlt" in requirements and "pyarrow" in requirements
     # the receiver's packages come along, and its command runs there
     assert "uvicorn" in requirements and "starlette" in requirements
-    receiver = subprocess.run(
-        [sys.executable, "-m", "linkedin_leads.notifications", "--help"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    receiver = run_in(project, sys.executable, "-m", "linkedin_leads.notifications", "--help")
     assert receiver.returncode == 0 and "serve" in receiver.stdout, receiver.stderr
     secrets = (project / ".dlt" / "secrets.toml").read_text()
     for key in ("[sources.linkedin_leads.credentials]", "client_id", "client_secret", "refresh_token"):
@@ -74,14 +75,7 @@ def test_dlt_init_project_runs_against_linkedin(emulator: LinkedInEmulator, tmp_
             "SOURCES__LINKEDIN_LEADS__CREDENTIALS__TOKEN_URL": emulator.token_url,
         }
     )
-    run = subprocess.run(
-        [sys.executable, "linkedin_leads_pipeline.py"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    run = run_in(project, sys.executable, "linkedin_leads_pipeline.py", env=env)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Loaded 600 leads" in run.stdout
     with duckdb.connect(str(project / "linkedin_leads.duckdb"), read_only=True) as db:
@@ -140,32 +134,20 @@ def test_dlt_init_with_only_dlt_installed_then_demo_and_postgres(
     for destination in ("duckdb", "postgres"):
         project = tmp_path / destination
         project.mkdir()
-        init = subprocess.run(
-            [
-                str(dlt_only / "dlt"),
-                "init",
-                "linkedin_leads",
-                destination,
-                "--location",
-                str(tree),
-                "--non-interactive",
-            ],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=300,
+        init = run_in(
+            project,
+            str(dlt_only / "dlt"),
+            "init",
+            "linkedin_leads",
+            destination,
+            "--location",
+            str(tree),
+            "--non-interactive",
             env=env,
         )
         assert init.returncode == 0, init.stdout + init.stderr
         bin_folder = venv(project / ".venv", "-r", str(project / "requirements.txt"))
-        demo = subprocess.run(
-            [str(bin_folder / "python"), "linkedin_leads_pipeline.py", "--demo"],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env=env,
-        )
+        demo = run_in(project, str(bin_folder / "python"), "linkedin_leads_pipeline.py", "--demo", env=env)
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "Loaded 3000 leads" in demo.stdout and (project / "linkedin_leads_demo.duckdb").exists()
     # the postgres project's own run: the configured owners, into PostgreSQL
@@ -181,12 +163,10 @@ def test_dlt_init_with_only_dlt_installed_then_demo_and_postgres(
         "SOURCES__LINKEDIN_LEADS__ORGANIZATION_IDS": ",".join(map(str, emulator.data.organizations)),
         "DESTINATION__POSTGRES__CREDENTIALS": postgres_url,
     }
-    run = subprocess.run(
-        [str(tmp_path / "postgres" / ".venv" / "bin" / "python"), "linkedin_leads_pipeline.py"],
-        cwd=tmp_path / "postgres",
-        capture_output=True,
-        text=True,
-        timeout=300,
+    run = run_in(
+        tmp_path / "postgres",
+        str(tmp_path / "postgres" / ".venv" / "bin" / "python"),
+        "linkedin_leads_pipeline.py",
         env=configured,
     )
     assert run.returncode == 0, run.stdout + run.stderr

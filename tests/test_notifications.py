@@ -460,26 +460,41 @@ def test_health_and_metrics(service: Service, notify_emulator: LinkedInEmulator,
 
 
 def test_the_receiver_demo_in_one_command(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "linkedin_leads.notifications", "serve", "--demo"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """Run after the pull's demo in the same folder: its own file, the pull demo's untouched, the
+    query it prints returns what it says landed, and no lock file is left behind."""
+    import duckdb
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DLT_DATA_DIR": str(tmp_path / "dlt_data")}
+
+    def command(*args: str) -> "subprocess.CompletedProcess[str]":
+        return subprocess.run(
+            [sys.executable, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+
+    assert command(str(ROOT / "linkedin_leads_pipeline.py"), "--demo").returncode == 0
+    pull_file = tmp_path / "linkedin_leads_demo.duckdb"
+    before = pull_file.read_bytes()
+    result = command("-m", "linkedin_leads.notifications", "serve", "--demo")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Landed: 5 leads in linkedin.lead_form_responses, each once (7 deliveries)." in result.stdout
     assert "After the deletion: 4 leads left" in result.stdout and "(1 row)" in result.stdout
-    assert f"DuckDB file {tmp_path / 'linkedin_leads_demo.duckdb'}" in result.stdout
+    database = tmp_path / "linkedin_leads_receiver_demo.duckdb"
+    assert f"DuckDB file {database}" in result.stdout
     # the receiver's log: where it listens, and a line per batch
     assert "listening on http://127.0.0.1:" in result.stderr
     assert "loaded 5 leads and 0 deletions in" in result.stderr
     assert "loaded 0 leads and 1 deletions in" in result.stderr
-    import duckdb
-
-    with duckdb.connect(str(tmp_path / "linkedin_leads_demo.duckdb"), read_only=True) as db:
+    assert pull_file.read_bytes() == before
+    assert not list(tmp_path.glob("*.lock"))
+    printed = next(line for line in result.stdout.splitlines() if "import duckdb" in line)
+    shown = command("-c", printed.strip().split('"', 1)[1].rsplit('"', 1)[0])
+    assert shown.returncode == 0, shown.stderr
+    with duckdb.connect(str(database), read_only=True) as db:
+        assert db.execute("SELECT count(*) FROM linkedin.lead_form_responses").fetchone() == (4,)
         assert db.execute("SELECT count(*) FROM linkedin.lead_form_responses_deleted").fetchone() == (1,)
+    # a second demo starts anew
+    again = command("-m", "linkedin_leads.notifications", "serve", "--demo")
+    assert again.returncode == 0 and "After the deletion: 4 leads left" in again.stdout
 
 
 def test_every_serve_option_says_what_it_does_and_its_default() -> None:
@@ -489,7 +504,7 @@ def test_every_serve_option_says_what_it_does_and_its_default() -> None:
 
     commands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
     serve = commands.choices["serve"]
-    options = [a for a in serve._actions if a.option_strings and a.dest != "help"]
+    options = [a for a in serve._actions if a.option_strings and a.dest not in ("help", "version")]
     assert len(options) == 11
     for option in options:
         assert option.help, option.option_strings

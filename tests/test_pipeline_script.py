@@ -62,9 +62,9 @@ def test_demo_loads_generated_leads_without_credentials(tmp_path: Path) -> None:
 
 
 def documented_sql() -> List[str]:
-    """Every statement of the ```sql blocks of the README and of docs/running.md."""
+    """Every statement of the ```sql blocks of the README, docs/running.md and docs/tables.md."""
     statements: List[str] = []
-    for page in (ROOT / "README.md", ROOT / "docs" / "running.md"):
+    for page in (ROOT / "README.md", ROOT / "docs" / "running.md", ROOT / "docs" / "tables.md"):
         for block in re.findall(r"```sql\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
             lines = [line for line in block.splitlines() if not line.strip().startswith("--")]
             statements += [q.strip() for q in "\n".join(lines).split(";") if q.strip()]
@@ -179,6 +179,16 @@ def test_the_script_sets_lean_allocators_before_pyarrow() -> None:
         ["linkedin_leads_pipeline.py", "--version"],
         ["-m", "linkedin_leads", "--version"],
         ["-c", "import sys, linkedin_leads_console as c; sys.exit(c.main(['--version']))"],
+        [
+            "-c",
+            "import sys, linkedin_leads_console as c; sys.exit(c.main(['notifications', 'serve', '--version']))",  # noqa: E501
+        ],
+        ["-m", "linkedin_leads", "run", "--version"],
+        ["-m", "linkedin_leads", "check", "--version"],
+        ["-m", "linkedin_leads", "auth", "--version"],
+        ["-m", "linkedin_leads.notifications", "--version"],
+        ["-m", "linkedin_leads.notifications", "serve", "--version"],
+        ["-m", "linkedin_leads.notifications", "list", "--version"],
     ],
 )
 def test_every_entry_point_reports_the_version(command: List[str], tmp_path: Path) -> None:

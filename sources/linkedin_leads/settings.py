@@ -1,5 +1,6 @@
 """Constants of the LinkedIn Lead Sync API and of this source's defaults."""
 
+import argparse
 from typing import Dict, Tuple
 
 from dlt.common.schema.typing import TTableSchemaColumns
@@ -129,3 +130,43 @@ NOTIFICATION_SETTINGS = ("client_secret", "journal", "host", "port", "path", "ba
 """The receiver's keys, under ``[sources.linkedin_leads.notifications]``."""
 PLACEHOLDERS = ("<configure me>", "your linkedin app ", "a member refresh token", "a member access token")
 """How the placeholders of ``.dlt/example.secrets.toml`` and ``dlt init`` begin (lower case)."""
+
+
+def add_version(*parsers: "argparse.ArgumentParser") -> None:
+    """``--version`` on each command line and each of its commands: ``linkedin_leads <VERSION>``."""
+    for parser in parsers:
+        parser.add_argument("--version", action="version", version=f"linkedin_leads {VERSION}")
+
+
+SCRIPT = "linkedin_leads_pipeline.py"
+_INVOKED_AS = ["python -m linkedin_leads"]
+"""How the user started this process (set by the entry point: ``invoked_as``)."""
+
+
+def invoked_as(prog: str) -> None:
+    """Records how the user ran this program, so that messages name commands the same way.
+
+    Args:
+        prog: ``linkedin-leads``, ``python -m linkedin_leads`` or ``python linkedin_leads_pipeline.py``.
+    """
+    _INVOKED_AS[0] = prog
+
+
+def command(words: str) -> str:
+    """The command line that runs ``words`` (``auth``, ``run --demo``) the way the user ran this one.
+
+    Args:
+        words: The command and its options, as ``linkedin-leads`` takes them.
+
+    Returns:
+        str: E.g. ``linkedin-leads auth``, ``python -m linkedin_leads auth``, or for the example
+        script ``python linkedin_leads_pipeline.py --demo`` (the script runs; the rest is the package's).
+    """
+    prog = _INVOKED_AS[0]
+    if prog.endswith(SCRIPT):
+        if words == "run" or words.startswith("run "):
+            return f"{prog}{words[3:]}"
+        if words == "check":
+            return f"{prog} --check"
+        return f"python -m linkedin_leads {words}"
+    return f"{prog} {words}"

@@ -14,7 +14,7 @@ from dlt.common.configuration.specs import CredentialsConfiguration, configspec
 from dlt.common.typing import TSecretStrValue
 from dlt.sources.helpers.requests import RequestException, Session
 
-from ..settings import DEFAULT_AUTHORIZATION_URL, DEFAULT_INTROSPECTION_URL, DEFAULT_TOKEN_URL
+from ..settings import DEFAULT_AUTHORIZATION_URL, DEFAULT_INTROSPECTION_URL, DEFAULT_TOKEN_URL, command
 from .exceptions import LinkedInAuthError
 
 
@@ -114,7 +114,7 @@ class StaticTokenProvider(AccessTokenProvider):
         raise LinkedInAuthError(
             "The LinkedIn access token in `sources.linkedin_leads.credentials.access_token` "
             "has expired or was revoked (LinkedIn access tokens live 60 days). Put your app's "
-            "`client_id` and `client_secret` there and run `python -m linkedin_leads auth`: it "
+            f"`client_id` and `client_secret` there and run `{command('auth')}`: it "
             "writes a `refresh_token`, with which the source renews access tokens by itself."
         )
 

@@ -1,6 +1,6 @@
 """Errors raised by the linkedin_leads source. None of them carries a secret."""
 
-from typing import Optional, Tuple, Type, TypeVar, Union
+from typing import List, Optional, Tuple, Type, TypeVar, Union
 
 from dlt.common import pendulum
 from dlt.common.exceptions import DltException
@@ -22,6 +22,25 @@ class LinkedInConfigError(LinkedInLeadsError, ValueError):
         super().__init__(
             f"Setting `{setting}` of source `linkedin_leads` has the value {value!r}, "
             f"which cannot be used: {fix}"
+        )
+
+
+class LinkedInSettingsError(LinkedInConfigError):
+    """Several settings the source cannot use, reported together (``config.validate``).
+
+    Attributes:
+        errors: Each mistake, with its setting, value and fix.
+    """
+
+    def __init__(self, errors: List[LinkedInConfigError]) -> None:
+        self.errors = errors
+        self.setting, self.value = errors[0].setting, errors[0].value
+        if len(errors) == 1:
+            LinkedInLeadsError.__init__(self, str(errors[0]))
+            return
+        lines = "\n".join(f"- {error}" for error in errors)
+        LinkedInLeadsError.__init__(
+            self, f"{len(errors)} settings of source `linkedin_leads` cannot be used:\n{lines}"
         )
 
 

@@ -33,13 +33,15 @@ from dlt.sources.helpers.requests import Session
 
 from ..api.credentials import token_answer
 from ..api.exceptions import LinkedInAuthError, LinkedInConfigError
-from ..settings import DEFAULT_AUTHORIZATION_URL, DEFAULT_TOKEN_URL, PLACEHOLDERS
+from ..settings import DEFAULT_AUTHORIZATION_URL, DEFAULT_TOKEN_URL, PLACEHOLDERS, command
 
 DEFAULT_PORT = 8765
 """The loopback port of the redirect URI, ``http://127.0.0.1:8765/callback`` by default."""
 CALLBACK_PATH = "/callback"
 CREDENTIALS = ("sources", "linkedin_leads", "credentials")
 WAIT_SECONDS = 600.0
+EMPTY_PASTE = "<an empty line>"
+END_OF_INPUT = "<the end of the input>"
 
 
 def needed_scopes() -> List[str]:
@@ -141,9 +143,9 @@ class Loopback:
 
         def pasted() -> None:
             for line in sys.stdin:
-                if line.strip():
-                    self.answers.put(line.strip())
-                    return
+                self.answers.put(line.strip() or EMPTY_PASTE)
+                return
+            self.answers.put(END_OF_INPUT)
 
         threading.Thread(target=pasted, daemon=True).start()
 
@@ -158,14 +160,24 @@ class Loopback:
 
         Raises:
             LinkedInAuthError: If nothing came back in time.
+            LinkedInConfigError: If what was pasted is empty, or not a URL, or stdin ended.
         """
         try:
-            return self.answers.get(timeout=timeout)
+            answer = self.answers.get(timeout=timeout)
         except queue.Empty:
             raise LinkedInAuthError(f"No authorization came back within {timeout:g} s") from None
         finally:
             self.server.shutdown()
             self.server.server_close()
+        if answer in (EMPTY_PASTE, END_OF_INPUT) or not answer.startswith(("/", "http://", "https://")):
+            value = answer if answer in (EMPTY_PASTE, END_OF_INPUT) else "<not a URL>"
+            raise LinkedInConfigError(
+                "pasted URL",
+                value,
+                "paste the whole URL your browser was redirected to (it starts with "
+                "http://127.0.0.1:), then Enter; run the command again for a new link.",
+            )
+        return answer
 
 
 def code_from(redirected: str, state: str) -> str:
@@ -185,7 +197,7 @@ def code_from(redirected: str, state: str) -> str:
     if query.get("state") != state:
         raise LinkedInAuthError(
             "The redirect's `state` is not the one this command sent: refused (a stale or forged "
-            "redirect). Run `python -m linkedin_leads auth` again and use the link it prints."
+            f"redirect). Run `{command('auth')}` again and use the link it prints."
         )
     if "error" in query:
         raise LinkedInAuthError(
@@ -227,7 +239,7 @@ def exchange(
             "client_secret": client_secret,
         },
         "the code",
-        "A code is good once and for minutes: run `python -m linkedin_leads auth` again; check "
+        f"A code is good once and for minutes: run `{command('auth')}` again; check "
         "client_id, client_secret and the app's registered redirect URL.",
     )
 
@@ -298,6 +310,7 @@ def authorize(port: int, open_browser: bool, secrets_path: Path) -> Tuple[str, D
     if not (open_browser and webbrowser.open(link)):
         print("Or paste here the URL your browser was redirected to, then Enter:", flush=True)
         loopback.read_stdin()
+    print(f"(waiting up to {WAIT_SECONDS / 60:g} minutes for LinkedIn's answer)", flush=True)
     redirected = loopback.wait()
     answer = exchange(token_url, client_id, client_secret, code_from(redirected, state), redirect_uri)
     values = {"client_id": client_id, "client_secret": client_secret}
@@ -337,5 +350,5 @@ def summary(answer: Dict[str, Any], secrets_path: Path) -> str:
         lines.append(
             "LinkedIn gave no refresh token (the app is not approved for them): the access token was written."
         )
-    lines.append(f"Scopes granted: {answer.get('scope') or 'not said'}. Next: python -m linkedin_leads check")
+    lines.append(f"Scopes granted: {answer.get('scope') or 'not said'}. Next: {command('check')}")
     return "\n".join(lines)

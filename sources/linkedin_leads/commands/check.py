@@ -25,6 +25,7 @@ from ..api.exceptions import (
     LinkedInLeadsError,
 )
 from ..config.owners import Owner
+from ..config.validate import validate_settings
 from ..reading.discovery import linkedin_access
 from ..settings import LEAD_FORM_RESPONSES_PATH
 
@@ -67,6 +68,7 @@ def preflight(**owners: Any) -> List[str]:
         LinkedInCheckError: A row failed; its message is the table, with each fix.
         LinkedInConfigError: The configuration is wrong (named key, value and fix).
     """
+    validate_settings()
     client, owners_to_check, discovered = linkedin_access(**owners)
     rows = run_checks(client, owners_to_check, discovered)
     failed = [row for row in rows if not row.ok and row.check != EXPIRY]

@@ -21,14 +21,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
 from ..api.exceptions import LinkedInConfigError, LinkedInLeadsError
 from ..config.keys import config_error
+from ..config.validate import validate_settings
 from ..reading.discovery import linkedin_access
-from ..settings import VERSION
+from ..settings import SCRIPT, add_version, command, invoked_as
 from .auth import DEFAULT_PORT, authorize
 from .check import as_json, run_checks, status, table
 
@@ -47,14 +48,17 @@ def main(argv: Optional[List[str]] = None, prog: str = "python -m linkedin_leads
         int: The command's exit status.
     """
     argv = sys.argv[1:] if argv is None else argv
+    invoked_as(prog)
     if argv[:1] == ["notifications"]:  # the receiver's options, parsed by its own parser
         return notifications(argv[1:], f"{prog} notifications")
     parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
-    parser.add_argument("--version", action="version", version=f"linkedin_leads {VERSION}")
     commands = parser.add_subparsers(dest="command", required=True)
     running = commands.add_parser("run", help="load your LinkedIn leads into <pipeline>.duckdb here")
     running.add_argument("--demo", action="store_true", help=DEMO_HELP)
-    add_check_and_auth(commands)
+    initializing = commands.add_parser(
+        "init", help="write commented .dlt/config.toml and .dlt/secrets.toml templates here"
+    )
+    add_version(parser, running, initializing, *add_check_and_auth(commands))
     commands.add_parser(
         "notifications", help="the lead-notification receiver: serve [--demo], subscribe, unsubscribe, list"
     )
@@ -65,6 +69,8 @@ def main(argv: Optional[List[str]] = None, prog: str = "python -m linkedin_leads
         return demo() if args.demo else run(default_pipeline())
     if args.command == "auth":
         return auth(args.port, not args.no_browser, Path(args.secrets))
+    if args.command == "init":
+        return init(Path.cwd())
     return check(args.json)
 
 
@@ -90,8 +96,9 @@ def script(configured: Callable[[], int], argv: Optional[List[str]] = None) -> i
     Returns:
         int: The exit status of what ran.
     """
-    parser = argparse.ArgumentParser(prog="linkedin_leads_pipeline.py", description=DESCRIPTION)
-    parser.add_argument("--version", action="version", version=f"linkedin_leads {VERSION}")
+    invoked_as(f"python {SCRIPT}")
+    parser = argparse.ArgumentParser(prog=SCRIPT, description=DESCRIPTION)
+    add_version(parser)
     parser.add_argument("--demo", action="store_true", help=DEMO_HELP)
     parser.add_argument(
         "--check", action="store_true", help="verify the configuration against LinkedIn and load nothing"
@@ -102,11 +109,16 @@ def script(configured: Callable[[], int], argv: Optional[List[str]] = None) -> i
     return demo() if args.demo else configured()
 
 
-def add_check_and_auth(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def add_check_and_auth(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+) -> Tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """Adds ``check`` and ``auth`` to a command line's commands.
 
     Args:
         commands: The command line's subparsers.
+
+    Returns:
+        Tuple[argparse.ArgumentParser, argparse.ArgumentParser]: Their parsers.
     """
     checking = commands.add_parser(
         "check", help="verify credentials, scopes, version and owners; load nothing"
@@ -127,6 +139,32 @@ def add_check_and_auth(commands: "argparse._SubParsersAction[argparse.ArgumentPa
     authorizing.add_argument(
         "--secrets", default=".dlt/secrets.toml", help="the file to write (default .dlt/secrets.toml)"
     )
+    return checking, authorizing
+
+
+def init(folder: Path) -> int:
+    """Writes the ``.dlt/`` templates into ``folder``, never over a file that exists.
+
+    Args:
+        folder: Where to write them (the current folder).
+
+    Returns:
+        int: 0 when a template was written; 2 when both files existed (nothing written).
+    """
+    from .init import write_templates
+
+    written, kept = write_templates(folder)
+    for path in written:
+        print(f"Wrote {path}{' (mode 600)' if path.name == 'secrets.toml' else ''}")
+    for path in kept:
+        print(f"Kept {path}: it exists, and init never overwrites", file=sys.stderr)
+    if not written:
+        return 2
+    print(
+        "Next: your owners in .dlt/config.toml, your app's client_id and client_secret in "
+        f".dlt/secrets.toml, then {command('auth')}, {command('check')}, {command('run')}."
+    )
+    return 0
 
 
 def demo() -> int:
@@ -150,6 +188,7 @@ def check(as_json_output: bool = False) -> int:
         int: 0 when every check passed, 4 when one failed, 2 for a configuration error.
     """
     try:
+        validate_settings()  # every mistake at once, before any request
         client, owners, discovered = linkedin_access()
     except (ConfigFieldMissingException, LinkedInConfigError) as exc:
         return config_error(exc)
@@ -174,6 +213,7 @@ def auth(port: int, open_browser: bool, secrets_path: Path) -> int:
         configuration error.
     """
     try:
+        validate_settings(credentials=("client_id", "client_secret"))  # the tokens are what it writes
         text, _ = authorize(port, open_browser, secrets_path)
     except LinkedInConfigError as exc:
         print(str(exc), file=sys.stderr)

@@ -4,13 +4,16 @@ Its pipeline lives here, not in the example script, so that ``dlt init <source> 
 (which rewrites the script's ``destination=``) leaves the demo on DuckDB whatever the destination.
 """
 
+import os
+import sys
 import time
 
 import dlt
 
 from .. import linkedin_leads
 from ..api.credentials import LinkedInOAuthCredentials
-from ..reading.shared import duckdb_here
+from ..api.exceptions import LinkedInConfigError
+from ..config.validate import validate_settings
 from .run import PARTIAL, load
 
 
@@ -24,9 +27,15 @@ def run_demo(leads: int = 3000, pipeline_name: str = "linkedin_leads_demo") -> i
         pipeline_name: The pipeline's name, which also names its DuckDB file.
 
     Returns:
-        int: The exit status, as ``run.run`` returns it.
+        int: The exit status, as ``run.run`` returns it; 2 when a setting is wrong.
     """
     from ..emulator import LinkedInEmulator, generate  # only the demo runs it
+
+    try:
+        validate_settings(credentials=())  # the user's settings still count; its credentials are its own
+    except LinkedInConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
 
     data = generate(int(time.time() * 1000), accounts=2, organizations=1, forms_per_owner=3, leads=leads)
     with LinkedInEmulator(data) as emulator:
@@ -41,9 +50,18 @@ def run_demo(leads: int = 3000, pipeline_name: str = "linkedin_leads_demo") -> i
             credentials=oauth,
             base_url=emulator.base_url,
         )
-        duckdb_here(pipeline_name)
-        pipeline = dlt.pipeline(pipeline_name=pipeline_name, destination="duckdb", dataset_name="linkedin")
+        # its own file here, whatever `destination.duckdb.credentials` says of the user's runs
+        database = os.path.abspath(f"{pipeline_name}.duckdb")
+        pipeline = dlt.pipeline(
+            pipeline_name=pipeline_name,
+            destination=dlt.destinations.duckdb(database),
+            dataset_name="linkedin",
+        )
         print(f"Demo: LinkedIn emulator at {emulator.base_url} with {len(data.leads)} leads.")
-        metrics = load(pipeline, source)
+        try:
+            metrics = load(pipeline, source)
+        finally:
+            if os.path.exists(f"{database}.lock"):  # the writers' lock, no longer held: no other writer
+                os.remove(f"{database}.lock")
         print(f"API requests sent: {len(emulator.calls())}")
     return PARTIAL if metrics.get("left") else 0

@@ -24,9 +24,10 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from .. import linkedin_leads
 from ..api.exceptions import LinkedInConfigError, LinkedInLeadsError, find_cause
 from ..config.keys import near_miss_credentials
+from ..config.validate import validate_settings
 from ..reading.left import left_line
 from ..reading.shared import destination_lock, duckdb_here, lock_timeout, run_writer
-from ..settings import VERSION
+from ..settings import VERSION, command
 
 PARTIAL = 3
 """Exit status of a run that LinkedIn stopped part-way: loaded what it read, the rest is left."""
@@ -34,7 +35,7 @@ PARTIAL = 3
 MISSING_CONFIG_HELP = """\
 linkedin_leads is not configured: {missing}.
 
-Set these keys in .dlt/secrets.toml (copy .dlt/example.secrets.toml) and .dlt/config.toml,
+Set these keys in .dlt/secrets.toml and .dlt/config.toml ({init} writes commented templates),
 or as environment variables:
 
   [sources.linkedin_leads]
@@ -48,8 +49,8 @@ or as environment variables:
   # access_token = "..."             # SOURCES__LINKEDIN_LEADS__CREDENTIALS__ACCESS_TOKEN
 
 The token needs the scopes r_marketing_leadgen_automation and r_ads
-(and r_organization_admin for organization_ids). To try the source without
-credentials: python linkedin_leads_pipeline.py --demo
+(and r_organization_admin for organization_ids); {auth} gets one.
+To try the source without credentials: {demo}
 """
 
 
@@ -85,9 +86,16 @@ def run(pipeline: dlt.Pipeline, **source_args: Any) -> int:
         PipelineStepFailed: If a step failed for a reason that is not the source's own.
     """
     try:
+        validate_settings()  # every mistake at once, before dlt resolves anything
         source = linkedin_leads(**source_args)
     except ConfigFieldMissingException as exc:
-        print(MISSING_CONFIG_HELP.format(missing=", ".join(exc.fields)), file=sys.stderr)
+        help_text = MISSING_CONFIG_HELP.format(
+            missing=", ".join(exc.fields),
+            init=command("init"),
+            auth=command("auth"),
+            demo=command("run --demo"),
+        )
+        print(help_text, file=sys.stderr)
         for where in near_miss_credentials():
             print(
                 f"Credentials were found under {where}, a section this source does not read: "

@@ -7,7 +7,7 @@ near-miss section are refused before any request.
 import difflib
 import os
 import sys
-from typing import Any, List, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 import dlt
 from dlt.common import logger
@@ -20,6 +20,7 @@ from ..settings import (
     PLACEHOLDERS,
     RUNNER_SETTINGS,
     SOURCE_SETTINGS,
+    command,
 )
 
 
@@ -79,13 +80,19 @@ def check_keys() -> None:
     Raises:
         LinkedInConfigError: Naming the key, where it is set and the closest known key.
     """
+    for error in unknown_keys():
+        raise error
+
+
+def unknown_keys() -> Iterator[LinkedInConfigError]:
+    """Each key under ``[sources.linkedin_leads]`` that nothing reads, with the closest known key."""
     known = known_keys()
     for key, where in configured_keys():
         if key in known:
             continue
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f"did you mean `{close[0]}`?" if close else f"the keys are: {', '.join(known)}."
-        raise LinkedInConfigError(
+        yield LinkedInConfigError(
             key,
             f"<set in {where}>",
             f"no such setting under [sources.linkedin_leads]; {hint} Rename or remove it.",
@@ -103,7 +110,7 @@ def check_placeholders(credentials: Any) -> None:
                 f"credentials.{name}",
                 "<a placeholder>",
                 f"replace the example text in {where} with the value from your LinkedIn app "
-                "(python -m linkedin_leads auth, or the developer portal's token generator).",
+                f"({command('auth')}, or the developer portal's token generator).",
             )
 
 
@@ -174,7 +181,11 @@ def _lookup(provider: Any, key: str, *sections: str) -> Any:
 def config_error(exc: Exception) -> int:
     """Prints a configuration error (the missing fields, or the source's own message); returns 2."""
     if isinstance(exc, ConfigFieldMissingException):
-        print(f"linkedin_leads is not configured: {', '.join(exc.fields)} (see the README)", file=sys.stderr)
+        missing = ", ".join(exc.fields)
+        print(
+            f"linkedin_leads is not configured: {missing} ({command('init')} writes templates)",
+            file=sys.stderr,
+        )
     else:
         print(str(exc), file=sys.stderr)
     return 2

@@ -26,9 +26,10 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
 from ..api.exceptions import LinkedInLeadsError
 from ..config.keys import config_error
+from ..config.validate import CREDENTIAL_KEYS, validate_settings
 from ..reading.discovery import linkedin_access
 from ..reading.shared import duckdb_here, inherited_state, lock_timeout
-from ..settings import RECEIVER_SUFFIX, VERSION
+from ..settings import RECEIVER_SUFFIX, VERSION, add_version, invoked_as
 from .loader import DEFAULT_BATCH_SECONDS, DEFAULT_BATCH_SIZE, log
 from .service import DEFAULT_PATH, Service
 from .source import lead_notifications
@@ -120,7 +121,8 @@ def parser(prog: str = "python -m linkedin_leads.notifications") -> argparse.Arg
     target = unsub.add_mutually_exclusive_group(required=True)
     target.add_argument("--webhook-url", help="delete the subscriptions to this URL")
     target.add_argument("--all", action="store_true", help="delete every subscription of the owners")
-    commands.add_parser("list", help="list the subscriptions of every owner and lead type")
+    listing = commands.add_parser("list", help="list the subscriptions of every owner and lead type")
+    add_version(main, serve, sub, unsub, listing)
     return main
 
 
@@ -183,7 +185,12 @@ def serve(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[List[str]] = None, prog: str = "python -m linkedin_leads.notifications") -> int:
     args = parser(prog).parse_args(argv)
+    invoked_as(
+        prog.rsplit(" notifications", 1)[0] if prog.endswith(" notifications") else "python -m linkedin_leads"
+    )
     try:
+        # every setting checked first; the receiver's demo brings its own credentials
+        validate_settings(() if args.command == "serve" and args.demo else CREDENTIAL_KEYS)
         if args.command == "serve":
             return serve(args)
         client, owners, _ = linkedin_access()

@@ -3,8 +3,9 @@
 It starts the project's LinkedIn emulator and the receiver on 127.0.0.1, subscribes every owner
 and lead type through the emulator's API (which validates the webhook as LinkedIn does), has the
 emulator send signed ``CREATED`` notifications (some delivered twice) and then a ``DELETED``, and
-prints what landed in ``linkedin_leads_demo.duckdb`` in the current folder. The journal and the
-receiver's pipeline folder are temporary. Plain HTTP on loopback: the emulator allows it, LinkedIn
+prints what landed in ``linkedin_leads_receiver_demo.duckdb`` in the current folder: a file of its
+own, made anew each time, never the pull demo's. The journal and the receiver's pipeline folder are
+temporary, and no lock file is left behind. Plain HTTP on loopback: the emulator allows it, LinkedIn
 does not (see ``deploy/`` for the TLS proxy).
 """
 
@@ -19,14 +20,14 @@ import dlt
 from ..api.credentials import LinkedInOAuthCredentials
 from ..config.checks import checked_client
 from ..config.owners import configured_owners
-from ..settings import DEFAULT_API_VERSION, RECEIVER_SUFFIX
+from ..settings import DEFAULT_API_VERSION
 from .loader import log
 from .service import Service
 from .source import lead_notifications
 from .subscriptions import subscribe
 
-PIPELINE = "linkedin_leads_demo"
-"""The pull demo's pipeline name: the receiver writes beside it, into its DuckDB file."""
+PIPELINE = "linkedin_leads_receiver_demo"
+"""The demo's pipeline name, and its DuckDB file's."""
 CREATED = 5
 TWICE = 2
 WAIT_SECONDS = 60.0
@@ -40,6 +41,9 @@ def run_demo(port: int = 0) -> int:
         int(time.time() * 1000), accounts=1, organizations=1, forms_per_owner=1, leads=20, seed=11
     )
     database = os.path.abspath(f"{PIPELINE}.duckdb")
+    for old in (database, f"{database}.wal", f"{database}.lock"):  # each demo starts anew
+        if os.path.exists(old):
+            os.remove(old)
     work = tempfile.mkdtemp(prefix="linkedin_leads_receiver_demo_")
     try:
         with LinkedInEmulator(data, allow_http_webhooks=True) as emulator:
@@ -51,7 +55,7 @@ def run_demo(port: int = 0) -> int:
 
             def make_pipeline() -> Any:
                 return dlt.pipeline(
-                    pipeline_name=PIPELINE + RECEIVER_SUFFIX,
+                    pipeline_name=PIPELINE,
                     pipelines_dir=os.path.join(work, "pipelines"),
                     destination=dlt.destinations.duckdb(database),
                     dataset_name="linkedin",
@@ -73,6 +77,8 @@ def run_demo(port: int = 0) -> int:
                 service.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if os.path.exists(f"{database}.lock"):  # the writers' lock (shared.destination_lock), no longer held
+            os.remove(f"{database}.lock")
 
 
 def _show(emulator: Any, service: Service, credentials: Any, make_pipeline: Callable[[], Any]) -> int:
