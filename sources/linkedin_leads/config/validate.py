@@ -138,11 +138,16 @@ def placeholders(keys: Tuple[str, ...]) -> Iterator[LinkedInConfigError]:
     for name in keys:
         value = raw(f"credentials.{name}")
         if isinstance(value, str) and value.strip().lower().startswith(PLACEHOLDERS):
+            source = (
+                "your app's Auth tab in LinkedIn's developer portal"
+                if name in ("client_id", "client_secret")
+                else f"{command('auth')}, or the developer portal's token generator"
+            )
             yield LinkedInConfigError(
                 f"credentials.{name}",
                 "<a placeholder>",
                 f"replace the example text in {where_set(f'credentials.{name}')} with the value from "
-                f"your LinkedIn app ({command('auth')}, or the developer portal's token generator).",
+                f"{source}.",
             )
 
 
