@@ -243,10 +243,10 @@ def test_each_example_loads_what_it_says(emulator: LinkedInEmulator, tmp_path: P
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    demo = subprocess.run(
+    demo = subprocess.run(  # with the user's access token configured: the demo brings its own
         [sys.executable, "-c", "import sys, linkedin_leads_pipeline as e; sys.exit(e.load_demo())"],
         cwd=tmp_path,
-        env={**clean_env(tmp_path), "PYTHONPATH": str(ROOT)},
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,

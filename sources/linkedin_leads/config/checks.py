@@ -140,7 +140,8 @@ def check_credentials(credentials: Any) -> Any:
                 credentials.token_url,
                 "use LinkedIn's token endpoint, https://www.linkedin.com/oauth/v2/accessToken.",
             )
-        if is_configured(f"{section}.access_token"):
+        # both kinds configured (credentials given in code, as the demo's, conflict with nothing)
+        if is_configured(f"{section}.access_token") and is_configured(f"{section}.client_id"):
             raise LinkedInConfigError(
                 "credentials",
                 "<both an OAuth refresh token and an access_token>",
@@ -157,7 +158,7 @@ def check_credentials(credentials: Any) -> Any:
             for name in ("client_id", "client_secret", "refresh_token")
             if is_configured(f"{section}.{name}")
         ]
-        if partial:
+        if partial and is_configured(f"{section}.access_token"):
             raise LinkedInConfigError(
                 "credentials",
                 f"<access_token and {', '.join(partial)}>",
