@@ -12,6 +12,7 @@ endpoint; ratios are against the baseline of the same run. The results are writt
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -482,6 +483,13 @@ def main() -> None:
         help="run the jobs with this interpreter, not in a venv made from the requirements files",
     )
     args = parser.parse_args()
+    if importlib.util.find_spec("dlt") is None:
+        # the scenario "as shipped and in the test environment" runs jobs with this interpreter:
+        # found at its end, after 25 minutes, without this check
+        parser.error(
+            f"{sys.executable} has no dlt: run this with the test environment's python "
+            "(the venv of the README's test command)"
+        )
     started = time.time()
     global PYTHON
     PYTHON = sys.executable if args.in_this_environment else shipped_python()
