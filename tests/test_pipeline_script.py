@@ -234,24 +234,20 @@ def test_each_example_loads_what_it_says(emulator: LinkedInEmulator, tmp_path: P
     }
     since = from_epoch_ms(since_ms).isoformat()
     accounts = ",".join(map(str, data.accounts))
-    result = subprocess.run(
-        [sys.executable, "-c", EXAMPLES, accounts, since],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    demo = subprocess.run(  # with the user's access token configured: the demo brings its own
-        [sys.executable, "-c", "import sys, linkedin_leads_pipeline as e; sys.exit(e.load_demo())"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert demo.returncode == 0, demo.stdout + demo.stderr
+    for code, *args in (
+        (EXAMPLES, accounts, since),
+        # with the user's access token configured: the demo brings its own credentials
+        ("import sys, linkedin_leads_pipeline as e; sys.exit(e.load_demo())",),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
 
     def ids(database: str, dataset: str) -> List[str]:
         with duckdb.connect(str(tmp_path / database), read_only=True) as connection:

@@ -14,6 +14,7 @@ from .. import linkedin_leads
 from ..api.credentials import LinkedInOAuthCredentials
 from ..api.exceptions import LinkedInConfigError
 from ..config.validate import validate_settings
+from ..reading.shared import remove_lock_file
 from .run import PARTIAL, load
 
 
@@ -61,7 +62,6 @@ def run_demo(leads: int = 3000, pipeline_name: str = "linkedin_leads_demo") -> i
         try:
             metrics = load(pipeline, source)
         finally:
-            if os.path.exists(f"{database}.lock"):  # the writers' lock, no longer held: no other writer
-                os.remove(f"{database}.lock")
+            remove_lock_file(database)
         print(f"API requests sent: {len(emulator.calls())}")
     return PARTIAL if metrics.get("left") else 0

@@ -13,6 +13,7 @@ from ..api.client import LinkedInClient
 from ..api.credentials import LinkedInAccessTokenCredentials, LinkedInOAuthCredentials
 from ..api.exceptions import LinkedInConfigError
 from ..settings import (
+    DEFAULT_LOCK_TIMEOUT,
     DEFAULT_PAGE_SIZE,
     MAX_CONCURRENCY,
     MAX_PAGE_SIZE,
@@ -119,6 +120,24 @@ def check_concurrency(value: int) -> int:
             "concurrency", value, f"use a whole number of queries read at once, from 1 to {MAX_CONCURRENCY}."
         )
     return value
+
+
+def check_lock_timeout(value: Any) -> float:
+    """Validates ``destination_lock_timeout``: seconds, 0 or more (text from TOML or the
+    environment taken as a number); unset (None or empty) is the default."""
+    if value is None or value == "":
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if isinstance(value, bool) or seconds < 0:
+        raise LinkedInConfigError(
+            "destination_lock_timeout",
+            value,
+            f"give the seconds a writer waits for the DuckDB file, e.g. {DEFAULT_LOCK_TIMEOUT:g}.",
+        )
+    return seconds
 
 
 def check_credentials(credentials: Any) -> Any:

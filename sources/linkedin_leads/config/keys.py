@@ -99,41 +99,70 @@ def unknown_keys() -> Iterator[LinkedInConfigError]:
         )
 
 
+CREDENTIAL_KEYS = ("client_id", "client_secret", "refresh_token", "access_token")
+
+
 def check_placeholders(credentials: Any) -> None:
     """Refuses credentials still holding the placeholder text of ``.dlt/example.secrets.toml`` (or
-    ``dlt init``'s ``<configure me>``), before any request."""
-    for name in ("client_id", "client_secret", "refresh_token", "access_token"):
-        value = str(getattr(credentials, name, "") or "").strip().lower()
-        if value and value.startswith(PLACEHOLDERS):
-            where = _where(f"credentials.{name}") or "your configuration"
-            raise LinkedInConfigError(
-                f"credentials.{name}",
-                "<a placeholder>",
-                f"replace the example text in {where} with the value from your LinkedIn app "
-                f"({command('auth')}, or the developer portal's token generator).",
-            )
+    ``dlt init``'s ``<configure me>``), before any request.
+
+    Raises:
+        LinkedInConfigError: For the first placeholder (``placeholder_error``).
+    """
+    for name in CREDENTIAL_KEYS:
+        error = placeholder_error(name, getattr(credentials, name, None))
+        if error is not None:
+            raise error
 
 
-def _where(key: str) -> Optional[str]:
-    """Where the value of ``key`` (under the source's section) comes from, for an error message."""
-    path = key.split(".")
+def placeholder_error(name: str, value: Any) -> Optional[LinkedInConfigError]:
+    """The error for credential ``name`` if ``value`` is placeholder text, naming where it is set
+    and where the real value comes from; None for any other value."""
+    if not isinstance(value, str) or not value.strip().lower().startswith(PLACEHOLDERS):
+        return None
+    real = (
+        "your app's Auth tab in LinkedIn's developer portal"
+        if name in ("client_id", "client_secret")
+        else f"{command('auth')}, or the developer portal's token generator"
+    )
+    return LinkedInConfigError(
+        f"credentials.{name}",
+        "<a placeholder>",
+        f"replace the example text in {where_set(f'credentials.{name}')} with the value from {real}.",
+    )
+
+
+def configured_value(key: str) -> Tuple[Any, Any]:
+    """The first provider holding ``key`` under ``[sources.linkedin_leads]``, and its value as
+    written (not resolved by dlt); ``(None, None)`` where none does."""
+    *inner, name = key.split(".")
     for provider in dlt.config.config_providers:
-        value = _lookup(provider, path[-1], *SECTION, *path[:-1])
+        value = _lookup(provider, name, *SECTION, *inner)
         if value is not None:
-            if provider.name == "Environment Variables":
-                return f"the environment variable {'__'.join((*SECTION, *path)).upper()}"
-            return ", ".join(getattr(provider, "present_locations", None) or []) or provider.name
-    return None
+            return provider, value
+    return None, None
 
 
-NEAR_MISS_SECTIONS = ("linkedin", "linkedin_lead", "linkedinleads", "linked_in_leads", "linkedin-leads")
+def where_set(key: str) -> str:
+    """Where ``key`` (under the source's section) is set, for an error message."""
+    provider, _ = configured_value(key)
+    if provider is None:
+        return "your configuration"
+    if provider.name == "Environment Variables":
+        return f"the environment variable {ENV_PREFIX}{'__'.join(key.split('.')).upper()}"
+    return ", ".join(getattr(provider, "present_locations", None) or []) or provider.name
+
+
+NEAR_MISS_SECTIONS = ("linkedin",)
+"""Sections under ``sources`` that may hold this source's credentials by mistake. One letter off,
+a dash or ``[source.linkedin_leads]`` are refused before this is asked (``validate``)."""
 
 
 def near_miss_credentials() -> List[str]:
     """Sections that look like ``[sources.linkedin_leads.credentials]`` and hold credentials:
     ``[sources.linkedin]``, ``[source.linkedin_leads]``, ``[linkedin_leads]``... with where they are."""
     found: List[str] = []
-    credential_keys = {"client_id", "client_secret", "refresh_token", "access_token"}
+    credential_keys = set(CREDENTIAL_KEYS)
 
     def has_credentials(table: Any) -> bool:
         if not isinstance(table, dict):
@@ -156,7 +185,6 @@ def near_miss_credentials() -> List[str]:
         candidates: List[Tuple[str, Tuple[str, ...]]] = [
             (f"[sources.{name}]", ("sources", name)) for name in NEAR_MISS_SECTIONS
         ]
-        candidates += [("[source.linkedin_leads]", ("source", "linkedin_leads"))]
         candidates += [("[linkedin_leads]", ("linkedin_leads",)), ("[linkedin]", ("linkedin",))]
         for label, path in candidates:
             table = _lookup(provider, path[-1], *path[:-1])

@@ -16,20 +16,27 @@ import dlt
 from dlt.common import pendulum
 
 from ..api.exceptions import LinkedInConfigError, LinkedInSettingsError
-from ..settings import DEFAULT_LOCK_TIMEOUT, PLACEHOLDERS, command
 from .checks import (
     check_api_version,
     check_base_url,
     check_concurrency,
+    check_lock_timeout,
     check_lookback,
     check_page_size,
     check_test_leads,
     parse_start_date,
 )
-from .keys import ENV_PREFIX, SECTION, _lookup, unknown_keys
+from .keys import (
+    CREDENTIAL_KEYS,
+    ENV_PREFIX,
+    SECTION,
+    _lookup,
+    configured_value,
+    placeholder_error,
+    unknown_keys,
+)
 from .owners import parse_ids, parse_lead_types
 
-CREDENTIAL_KEYS = ("client_id", "client_secret", "refresh_token", "access_token")
 SOURCE_NAME = SECTION[1]
 
 
@@ -72,43 +79,23 @@ def missing_credentials(keys: Tuple[str, ...]) -> Iterator[LinkedInConfigError]:
 
 def raw(key: str) -> Any:
     """The value of ``key`` under ``[sources.linkedin_leads]`` as the first provider holds it."""
-    *inner, name = key.split(".")
-    for provider in dlt.config.config_providers:
-        value = _lookup(provider, name, *SECTION, *inner)
-        if value is not None:
-            return value
-    return None
+    return configured_value(key)[1]
 
 
-def _number(kind: Callable[[str], Any]) -> Callable[[Any], Any]:
+def _number(value: Any, kind: Callable[[str], Any]) -> Any:
     """Text from an environment variable or TOML taken as a number, as dlt would; else as given."""
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                return kind(value.strip())
-            except ValueError:
-                return value
-        return value
-
-    return convert
-
-
-def _lock_timeout(value: Any) -> float:
-    seconds = _number(float)(value)
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-        raise LinkedInConfigError(
-            "destination_lock_timeout",
-            value,
-            f"give the seconds a writer waits for the DuckDB file, e.g. {DEFAULT_LOCK_TIMEOUT:g}.",
-        )
-    return float(seconds)
+    if isinstance(value, str):
+        try:
+            return kind(value.strip())
+        except ValueError:
+            return value
+    return value
 
 
 CHECKS: Dict[str, Callable[[Any], Any]] = {
-    "page_size": lambda value: check_page_size(_number(int)(value)),
-    "concurrency": lambda value: check_concurrency(_number(int)(value)),
-    "lookback_hours": lambda value: check_lookback(_number(float)(value)),
+    "page_size": lambda value: check_page_size(_number(value, int)),
+    "concurrency": lambda value: check_concurrency(_number(value, int)),
+    "lookback_hours": lambda value: check_lookback(_number(value, float)),
     "test_leads": check_test_leads,
     "api_version": check_api_version,
     "base_url": check_base_url,
@@ -116,7 +103,7 @@ CHECKS: Dict[str, Callable[[Any], Any]] = {
     "account_ids": lambda value: parse_ids("account_ids", value, "sponsoredAccount"),
     "organization_ids": lambda value: parse_ids("organization_ids", value, "organization"),
     "lead_types": parse_lead_types,
-    "destination_lock_timeout": _lock_timeout,
+    "destination_lock_timeout": check_lock_timeout,
 }
 """How each setting's value is checked: the source's own checks, on the value as written."""
 
@@ -136,30 +123,9 @@ def bad_values() -> Iterator[LinkedInConfigError]:
 def placeholders(keys: Tuple[str, ...]) -> Iterator[LinkedInConfigError]:
     """Credentials still holding the example secrets' text, or ``dlt init``'s ``<configure me>``."""
     for name in keys:
-        value = raw(f"credentials.{name}")
-        if isinstance(value, str) and value.strip().lower().startswith(PLACEHOLDERS):
-            source = (
-                "your app's Auth tab in LinkedIn's developer portal"
-                if name in ("client_id", "client_secret")
-                else f"{command('auth')}, or the developer portal's token generator"
-            )
-            yield LinkedInConfigError(
-                f"credentials.{name}",
-                "<a placeholder>",
-                f"replace the example text in {where_set(f'credentials.{name}')} with the value from "
-                f"{source}.",
-            )
-
-
-def where_set(key: str) -> str:
-    """Where ``key`` (under the source's section) is set, for a message."""
-    *inner, name = key.split(".")
-    for provider in dlt.config.config_providers:
-        if _lookup(provider, name, *SECTION, *inner) is not None:
-            if provider.name == "Environment Variables":
-                return f"the environment variable {ENV_PREFIX}{'__'.join(key.split('.')).upper()}"
-            return ", ".join(getattr(provider, "present_locations", None) or []) or provider.name
-    return "your configuration"
+        error = placeholder_error(name, raw(f"credentials.{name}"))
+        if error is not None:
+            yield error
 
 
 def is_near_miss(name: str) -> bool:

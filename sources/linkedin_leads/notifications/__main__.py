@@ -25,8 +25,8 @@ import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
 from ..api.exceptions import LinkedInLeadsError
-from ..config.keys import config_error
-from ..config.validate import CREDENTIAL_KEYS, validate_settings
+from ..config.keys import CREDENTIAL_KEYS, config_error
+from ..config.validate import validate_settings
 from ..reading.discovery import linkedin_access
 from ..reading.shared import duckdb_here, inherited_state, lock_timeout
 from ..settings import RECEIVER_SUFFIX, VERSION, add_version, invoked_as
@@ -185,9 +185,8 @@ def serve(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[List[str]] = None, prog: str = "python -m linkedin_leads.notifications") -> int:
     args = parser(prog).parse_args(argv)
-    invoked_as(
-        prog.rsplit(" notifications", 1)[0] if prog.endswith(" notifications") else "python -m linkedin_leads"
-    )
+    # the package's command, from `linkedin-leads notifications` or `python -m linkedin_leads.notifications`
+    invoked_as(prog.removesuffix(" notifications").removesuffix(".notifications"))
     try:
         # every setting checked first; the receiver's demo brings its own credentials
         validate_settings(() if args.command == "serve" and args.demo else CREDENTIAL_KEYS)

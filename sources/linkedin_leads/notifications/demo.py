@@ -20,6 +20,7 @@ import dlt
 from ..api.credentials import LinkedInOAuthCredentials
 from ..config.checks import checked_client
 from ..config.owners import configured_owners
+from ..reading.shared import remove_lock_file
 from ..settings import DEFAULT_API_VERSION
 from .loader import log
 from .service import Service
@@ -77,8 +78,7 @@ def run_demo(port: int = 0) -> int:
                 service.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        if os.path.exists(f"{database}.lock"):  # the writers' lock (shared.destination_lock), no longer held
-            os.remove(f"{database}.lock")
+        remove_lock_file(database)
 
 
 def _show(emulator: Any, service: Service, credentials: Any, make_pipeline: Callable[[], Any]) -> int:

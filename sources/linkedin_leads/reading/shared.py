@@ -44,7 +44,8 @@ from dlt.common.time import ensure_pendulum_datetime
 from dlt.common.typing import TDataItem
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from ..api.exceptions import LinkedInConfigError, LinkedInLeadsError
+from ..api.exceptions import LinkedInLeadsError
+from ..config.checks import check_lock_timeout
 from ..settings import DEFAULT_LOCK_TIMEOUT, QUESTION_COLUMNS_TABLE
 
 if sys.platform != "win32":  # not on Windows: there the lock does nothing
@@ -241,6 +242,17 @@ def duckdb_path(pipeline: Any) -> Optional[str]:
     return os.path.abspath(database)
 
 
+def remove_lock_file(database: str) -> None:
+    """Removes the writers' lock file of a DuckDB file, for a demo that has finished with it.
+
+    ``destination_lock`` leaves its lock file in place on purpose: removing it while another
+    writer waits on it would let a third lock a new file beside it. A demo, the file's only
+    writer, can remove it.
+    """
+    if os.path.exists(f"{database}.lock"):
+        os.remove(f"{database}.lock")
+
+
 @contextmanager
 def destination_lock(pipeline: Any, writer: str, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[None]:
     """Holds the DuckDB file of ``pipeline`` for this process (a lock every writer honours).
@@ -308,17 +320,4 @@ def _as_utc(value: Any) -> pendulum.DateTime:
 
 def lock_timeout() -> float:
     """``destination_lock_timeout`` under ``[sources.linkedin_leads]`` (seconds), else the default."""
-    value: Any = dlt.config.get("sources.linkedin_leads.destination_lock_timeout")
-    if value in (None, ""):
-        return DEFAULT_LOCK_TIMEOUT
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = -1.0
-    if seconds < 0:
-        raise LinkedInConfigError(
-            "destination_lock_timeout",
-            value,
-            "give the seconds a writer waits for the DuckDB file, e.g. 600.",
-        )
-    return seconds
+    return check_lock_timeout(dlt.config.get("sources.linkedin_leads.destination_lock_timeout"))
