@@ -43,6 +43,13 @@ BAD: Dict[str, Any] = {
     "bare host": ({"base_url": "api.linkedin.com"}, "base_url", "http(s) URL"),
     "lookback": ({"lookback_hours": -1}, "lookback_hours", "from 0 to 720"),
     "concurrency": ({"concurrency": 0}, "concurrency", "from 1 to 32"),
+    "deletion check too far back": ({"deletion_check_days": 61}, "deletion_check_days", "to 60"),
+    "deletion check days negative": ({"deletion_check_days": -1}, "deletion_check_days", "0 (no check)"),
+    "deletion check hours": (
+        {"deletion_check_every_hours": -2},
+        "deletion_check_every_hours",
+        "0 (every run)",
+    ),
     "empty access token": ({"credentials": access_token("")}, "credentials.access_token", "<empty>"),
 }
 

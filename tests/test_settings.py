@@ -59,6 +59,15 @@ def test_a_page_size_of_0_is_refused_before_any_request(
     assert emulator.requests == []  # not the token endpoint, not the API
 
 
+def test_a_deletion_check_beyond_60_days_is_refused_before_any_request(
+    emulator: LinkedInEmulator, tmp_path: Path
+) -> None:
+    """Further back, a lead ageing out of LinkedIn's retention (90 days for some types) would look deleted."""
+    work = folder(tmp_path, config_toml(emulator, "deletion_check_days = 90\n"), ACCESS)
+    refused(run(work, tmp_path, SCRIPT), "Setting `deletion_check_days`", "90", "to 60", "retention")
+    assert emulator.requests == []
+
+
 def test_the_demo_refuses_a_typo_key_without_a_traceback(emulator: LinkedInEmulator, tmp_path: Path) -> None:
     work = folder(tmp_path, config_toml(emulator, "page_sise = 10\n"))
     refused(run(work, tmp_path, SCRIPT, "--demo"), "Setting `page_sise`", "did you mean `page_size`?")

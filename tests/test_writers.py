@@ -265,6 +265,7 @@ def test_eight_pulls_beside_a_loading_receiver_on_one_duckdb_file(
         stop.set()
         receiver.send_signal(signal.SIGTERM)
         receiver.wait(timeout=60)
+    assert receiver.returncode == 0  # stopped by SIGTERM: its batch finished, then exit 0
     for result in results:
         assert result.returncode == 0, result.stderr[-3000:]
         assert "Could not set lock" not in result.stderr
@@ -272,12 +273,7 @@ def test_eight_pulls_beside_a_loading_receiver_on_one_duckdb_file(
     assert "Loading lead notifications failed" not in log and "Could not set lock" not in log, log[-3000:]
     assert len(sent) > 20
     assert max(answers) < 3.0  # journaling never waits for the destination the pulls hold
-    pipeline = dlt.pipeline(
-        pipeline_name="check",
-        pipelines_dir=str(tmp_path / "check"),
-        destination=dlt.destinations.duckdb(str(tmp_path / "linkedin_leads.duckdb")),
-        dataset_name="linkedin",
-    )
+    pipeline = reader(tmp_path)
     # every lead once: the notified ones, and those only the pulls read
     ids = [r[0] for r in sql(pipeline, "SELECT id FROM lead_form_responses")]
     assert len(ids) == len(set(ids)) and set(ids) == {lead.id for lead in emulator.visible_leads()}
@@ -285,6 +281,16 @@ def test_eight_pulls_beside_a_loading_receiver_on_one_duckdb_file(
         pipeline, "SELECT count(*), count(DISTINCT (lead_id, question_id)) FROM lead_form_responses__answers"
     )
     assert answer_rows[0][0] == answer_rows[0][1]
+
+
+def reader(tmp_path: Path) -> dlt.Pipeline:
+    """A pipeline that only reads the pull's DuckDB file in ``tmp_path`` (dataset ``linkedin``)."""
+    return dlt.pipeline(
+        pipeline_name="check",
+        pipelines_dir=str(tmp_path / "check"),
+        destination=dlt.destinations.duckdb(str(tmp_path / "linkedin_leads.duckdb")),
+        dataset_name="linkedin",
+    )
 
 
 def notify_new(emulator: LinkedInEmulator, count: int, seed: int) -> List[Lead]:

@@ -7,8 +7,8 @@ each part imports only from those listed after it:
 - ``commands/``: ``run`` (summary, exit codes), the demo, ``check``, ``auth``, the command line;
 - ``notifications/``: the lead-notification receiver;
 - this module: the source;
-- ``reading/``: the resource bodies, time slices and progress, concurrency, discovery, and what
-  the writers of one dataset share;
+- ``reading/``: the resource bodies, time slices and progress, concurrency, discovery, the
+  deletion check, leads read by id, and what the writers of one dataset share;
 - ``tables/``: pages into tables: lead records, forms and question columns, answers, the lead,
   answer and consent rows, deletions; ``config/``: every setting checked before any request;
 - ``api/``: the LinkedIn API client: HTTP, OAuth credentials, Rest.li, URNs, paging, errors;
@@ -37,6 +37,8 @@ from .api.exceptions import (
 )
 from .config.checks import (
     check_concurrency,
+    check_deletion_check_days,
+    check_deletion_check_every,
     check_lookback,
     check_test_leads,
     checked_client,
@@ -50,6 +52,8 @@ from .settings import (
     DEFAULT_API_VERSION,
     DEFAULT_BASE_URL,
     DEFAULT_CONCURRENCY,
+    DEFAULT_DELETION_CHECK_DAYS,
+    DEFAULT_DELETION_CHECK_EVERY_HOURS,
     DEFAULT_LOOKBACK_HOURS,
     DEFAULT_PAGE_SIZE,
     HARD_DELETE_HINT,
@@ -92,6 +96,8 @@ def linkedin_leads(
     page_size: int = DEFAULT_PAGE_SIZE,
     concurrency: int = DEFAULT_CONCURRENCY,
     skip_inaccessible_owners: bool = False,
+    deletion_check_days: int = DEFAULT_DELETION_CHECK_DAYS,
+    deletion_check_every_hours: float = DEFAULT_DELETION_CHECK_EVERY_HOURS,
 ) -> Sequence[DltResource]:
     """LinkedIn lead forms and lead form responses of ad accounts and company pages.
 
@@ -121,6 +127,11 @@ def linkedin_leads(
             once (1 to 32). Default 10.
         skip_inaccessible_owners: Skip, with a warning, an owner LinkedIn refuses (403)
             instead of failing the run; once accessible it continues where it stopped.
+        deletion_check_days: Leads submitted this many days back (0 to 60; 0: no check) are
+            checked for deletion on LinkedIn: missing from LinkedIn's listing and confirmed
+            by id, they leave the lead tables (``docs/guarantees.md``). Default 30.
+        deletion_check_every_hours: Hours between two checks of an owner and lead type
+            (0: every run). Default 24.
 
     Returns:
         Sequence[DltResource]: ``lead_forms`` and ``lead_form_responses``; the latter
@@ -128,6 +139,7 @@ def linkedin_leads(
     """
     # What reads and builds the tables needs pyarrow and msgspec: imported when the source is
     # made, not with the package, so that `dlt init` inspects this module with only dlt installed
+    from .reading.deletion_check import CheckSettings
     from .reading.resources import check_meta, list_lead_forms, read_leads
     from .tables.columns import FORM_COLUMNS
     from .tables.forms import FormCatalog
@@ -139,6 +151,9 @@ def linkedin_leads(
     test_mode = check_test_leads(test_leads)
     lookback = check_lookback(lookback_hours)
     concurrency = check_concurrency(concurrency)
+    deletion_check = CheckSettings(
+        check_deletion_check_days(deletion_check_days), check_deletion_check_every(deletion_check_every_hours)
+    )
     client = checked_client(credentials, base_url, api_version, page_size)
     # question -> column names and looked-up form versions: kept in the source state, bound
     # by lead_forms (state exists only during extract), used by both resources
@@ -155,7 +170,14 @@ def linkedin_leads(
     def lead_form_responses(forms: Any, meta: Any = None) -> Iterator[TDataItem]:
         """The leads of every (owner, lead type), read in time slices (see ``resources``)."""
         yield from read_leads(
-            check_meta(meta), client, catalog, initial_value, test_mode, concurrency, skip_inaccessible_owners
+            check_meta(meta),
+            client,
+            catalog,
+            initial_value,
+            test_mode,
+            concurrency,
+            skip_inaccessible_owners,
+            deletion_check,
         )
 
     responses = lead_forms | lead_form_responses

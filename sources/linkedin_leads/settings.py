@@ -81,6 +81,7 @@ each lead would cost several times the throughput (``bench/README.md``).
 DEFAULT_LOOKBACK_HOURS = 24.0
 """Each run re-reads the leads submitted this long before the newest lead already loaded."""
 
+LEADS_TABLE = "lead_form_responses"
 ANSWERS_TABLE = "lead_form_responses__answers"
 CONSENTS_TABLE = "lead_form_responses__consents"
 
@@ -96,7 +97,7 @@ are tried, newest first (LinkedIn supports a version for at least a year)."""
 
 LEAD_NOTIFICATIONS_PATH = "leadNotifications"
 DELETED_TABLE = "lead_form_responses_deleted"
-"""Ids of leads LinkedIn notified as deleted: the pull skips them (``notifications``)."""
+"""Ids of leads deleted on LinkedIn (notified, or found by the pull's check): the pull skips them."""
 HARD_DELETE_COLUMN = "_deleted"
 """A row with this column true deletes its key's rows (dlt's ``hard_delete`` hint); always null
 in the destination, since such rows are never inserted."""
@@ -105,6 +106,16 @@ BATCH_GET_SIZE = 50
 """Leads asked for in one BATCH_GET (``ids=List(...)``) by the notification loader."""
 QUESTION_COLUMNS_TABLE = "lead_form_question_columns"
 """Question -> column names, written and read by every writer of the dataset (``shared``)."""
+DEFAULT_DELETION_CHECK_DAYS = 30
+"""The pull looks for leads deleted on LinkedIn among those submitted this many days back."""
+MAX_DELETION_CHECK_DAYS = 60
+"""Never further back: a lead ageing out of LinkedIn's retention (90 days for some lead types)
+must never look deleted."""
+DEFAULT_DELETION_CHECK_EVERY_HOURS = 24.0
+"""How often (at most) each writer checks its owners for deleted leads."""
+DELETION_CHECK_FIELDS = "id,submittedAt,testLead"
+"""The projection of the deletion check's listing (the paging needs ``submittedAt``)."""
+
 DEFAULT_LOCK_TIMEOUT = 600.0
 """Seconds a writer waits for another to free the DuckDB file (``destination_lock_timeout``)."""
 RECEIVER_SUFFIX = "_receiver"
@@ -124,6 +135,8 @@ SOURCE_SETTINGS = (
     "page_size",
     "concurrency",
     "skip_inaccessible_owners",
+    "deletion_check_days",
+    "deletion_check_every_hours",
 )
 """The source's arguments: the keys of ``[sources.linkedin_leads]`` (``config.check_keys``)."""
 NOTIFICATION_SETTINGS = ("client_secret", "journal", "host", "port", "path", "batch_seconds", "batch_size")

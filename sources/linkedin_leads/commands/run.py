@@ -12,7 +12,7 @@ owner and lead type what was read, what is left and where the data is, and retur
 
 import importlib.util
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
@@ -126,8 +126,9 @@ def run(pipeline: dlt.Pipeline, **source_args: Any) -> int:
 def load(pipeline: dlt.Pipeline, source: Any) -> Dict[str, Any]:
     """Runs the pipeline and prints a short summary of what was loaded.
 
-    On DuckDB the file is held for the whole run (``shared.destination_lock``): a lead-notification
-    receiver loading into the same file waits for it, and this run waits for the receiver's batch.
+    On DuckDB the file is held (``shared.destination_lock``) only while the run touches it
+    (``run_in_steps``): a lead-notification receiver loading into the same file lands its batches
+    while this run reads LinkedIn.
 
     Args:
         pipeline: The pipeline to run.
@@ -140,11 +141,51 @@ def load(pipeline: dlt.Pipeline, source: Any) -> Dict[str, Any]:
         LinkedInLeadsError: If another writer held the DuckDB file too long.
         PipelineStepFailed: If a step of the pipeline failed.
     """
-    with destination_lock(pipeline, f"the pull ({pipeline.pipeline_name})", lock_timeout()):
-        load_info = run_writer(pipeline, source)
-        metrics = lead_metrics(pipeline)
+    writer = f"the pull ({pipeline.pipeline_name})"
+    timeout = lock_timeout()
+    load_info = run_in_steps(pipeline, source, writer, timeout)
+    metrics = lead_metrics(pipeline)
+    with destination_lock(pipeline, writer, timeout):  # the summary counts rows
         print(summary(pipeline, load_info, metrics))
     return metrics
+
+
+def run_in_steps(pipeline: dlt.Pipeline, source: Any, writer: str, timeout: float) -> Optional[LoadInfo]:
+    """``pipeline.run(source)`` as dlt's steps, the destination held only while they touch it.
+
+    Held: the state sync (and a package an earlier run left, finished as ``run`` would), then
+    the load, with the purge of leads recorded deleted meanwhile (``deletions.purge_deleted``),
+    in one hold: a ``DELETED`` notification loaded while this run read LinkedIn is not undone.
+    Not held: the extract (its reads of the dataset hold the file a moment each) and the normalize.
+
+    Args:
+        pipeline: The pull's pipeline.
+        source: The source to load.
+        writer: Names this process in the lock file.
+        timeout: Seconds each hold waits for another writer.
+
+    Returns:
+        Optional[LoadInfo]: The load's info.
+
+    Raises:
+        LinkedInLeadsError: If another writer held the DuckDB file for ``timeout`` seconds.
+        PipelineStepFailed: If a step of the pipeline failed.
+    """
+    from ..tables.deletions import purge_deleted  # with pyarrow: not at import (dlt init)
+
+    with destination_lock(pipeline, writer, timeout):
+        # dlt's `run` without data: the state synced from the destination (once per pipeline
+        # object), and a package an earlier run left loaded, as `run` does, and only it
+        load_info: Optional[LoadInfo] = run_writer(pipeline)
+        if load_info is not None:
+            purge_deleted(pipeline)
+            return load_info
+    pipeline.extract(source)
+    pipeline.normalize()
+    with destination_lock(pipeline, writer, timeout):
+        load_info = run_writer(pipeline, load_only=True)  # tried again on a schema race
+        purge_deleted(pipeline)
+    return load_info
 
 
 def lead_metrics(pipeline: dlt.Pipeline) -> Dict[str, Any]:
@@ -230,6 +271,7 @@ def summary(pipeline: dlt.Pipeline, load_info: Optional[LoadInfo], metrics: Dict
             lines.append(f"  {owner:<36} {lead_type:<22} {count:>9}{note}")
     for owner in metrics.get("owners_skipped") or []:
         lines.append(f"  {owner}: SKIPPED, LinkedIn refused access (see the warning above)")
+    lines += deletion_lines(metrics.get("deletions") or {})
     if metrics.get("token_expiry_warning"):
         lines.append(f"WARNING: {metrics['token_expiry_warning']}")
     left = metrics.get("left") or []
@@ -246,6 +288,37 @@ def summary(pipeline: dlt.Pipeline, load_info: Optional[LoadInfo], metrics: Dict
         f" in {_where(pipeline)}",
     ]
     return "\n".join(lines)
+
+
+def deletion_lines(deletions: Dict[str, Any]) -> List[str]:
+    """The summary's lines on the deletion check.
+
+    Args:
+        deletions: The ``deletions`` metrics of the run (``deletion_check.CheckOutcome.metrics``).
+
+    Returns:
+        List[str]: What was checked, found and revoked, pairs skipped and valves tripped; none
+        when no pair was due.
+    """
+    skipped, valves = deletions.get("pairs_skipped") or [], deletions.get("valves_tripped") or []
+    if not (deletions.get("pairs_checked") or skipped or valves):
+        return []
+    window = deletions.get("window") or {}
+    lines = [
+        f"Deletion check of {deletions.get('pairs_checked', 0)} owner and lead type pairs, leads submitted "
+        f"{window.get('start')} to {window.get('end')}: {deletions.get('found', 0)} found deleted on "
+        f"LinkedIn and removed, {deletions.get('revoked', 0)} listed again and loaded again."
+    ]
+    lines += [
+        f"  {x['owner']} {x['lead_type']}: not checked ({x['reason']}); the next run tries again"
+        for x in skipped
+    ]
+    lines += [
+        f"  {x['owner']} {x['lead_type']}: SAFETY VALVE, {x['missing']} of {x['in_destination']} leads "
+        "missing from LinkedIn's listing; nothing deleted (see the warning above)"
+        for x in valves
+    ]
+    return lines
 
 
 def _where(pipeline: dlt.Pipeline) -> str:

@@ -13,9 +13,12 @@ from ..api.client import LinkedInClient
 from ..api.credentials import LinkedInAccessTokenCredentials, LinkedInOAuthCredentials
 from ..api.exceptions import LinkedInConfigError
 from ..settings import (
+    DEFAULT_DELETION_CHECK_DAYS,
+    DEFAULT_DELETION_CHECK_EVERY_HOURS,
     DEFAULT_LOCK_TIMEOUT,
     DEFAULT_PAGE_SIZE,
     MAX_CONCURRENCY,
+    MAX_DELETION_CHECK_DAYS,
     MAX_PAGE_SIZE,
     MIN_PAGE_SIZE,
     RETENTION_DAYS,
@@ -109,6 +112,30 @@ def check_lookback(value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 720:
         raise LinkedInConfigError(
             "lookback_hours", value, "use a number of hours from 0 to 720 (30 days); default 24."
+        )
+    return float(value)
+
+
+def check_deletion_check_days(value: int) -> int:
+    """Validates ``deletion_check_days``: 0 (off) to 60 whole days."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DELETION_CHECK_DAYS:
+        raise LinkedInConfigError(
+            "deletion_check_days",
+            value,
+            f"use whole days from 0 (no check) to {MAX_DELETION_CHECK_DAYS}; default "
+            f"{DEFAULT_DELETION_CHECK_DAYS}. Further back, a lead ageing out of LinkedIn's retention "
+            "(90 days for some lead types) would look deleted.",
+        )
+    return value
+
+
+def check_deletion_check_every(value: float) -> float:
+    """Validates ``deletion_check_every_hours``: 0 (every run) or more hours."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 8760:
+        raise LinkedInConfigError(
+            "deletion_check_every_hours",
+            value,
+            f"use hours from 0 (every run) to 8760; default {DEFAULT_DELETION_CHECK_EVERY_HOURS:g}.",
         )
     return float(value)
 

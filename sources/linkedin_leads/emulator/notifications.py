@@ -138,10 +138,14 @@ class Notifications:
         return json.dumps({"elements": matching, "paging": {"start": 0, "count": len(matching)}}).encode()
 
     def lead(self, lead_id: str) -> Optional[Lead]:
-        """A lead by id, None once deleted or unknown."""
+        """A lead by id, None once deleted, unknown, or aged out of retention (a 404: the harsher
+        reading, since LinkedIn does not say what it answers for a lead it no longer keeps)."""
         if lead_id in self.deleted:
             return None
-        return next((lead for lead in self.emulator.data.leads if lead.id == lead_id), None)
+        lead = next((lead for lead in self.emulator.data.leads if lead.id == lead_id), None)
+        if lead is None or not self.emulator.retained(lead):
+            return None
+        return lead
 
     def batch(self, ids_value: str, project: Callable[[Lead], bytes]) -> bytes:
         """BATCH_GET ``ids=List(...)``: results and a 404 per id not found."""

@@ -384,6 +384,10 @@ class LinkedInEmulator:
                     return fault
         return None
 
+    def retained(self, lead: Lead) -> bool:
+        """Whether LinkedIn still keeps ``lead`` (``retention_days``)."""
+        return self._retained(lead, self.now_ms())
+
     def _retained(self, lead: Lead, now: int) -> bool:
         days = self.retention_days.get(lead.lead_type, 365)
         return lead.submitted_at >= now - days * DAY_MS

@@ -17,6 +17,7 @@ from typing import Any, Callable, List, Optional
 
 from ..reading.shared import destination_lock, run_writer
 from ..settings import DEFAULT_LOCK_TIMEOUT
+from ..tables.deletions import purge_deleted
 from .journal import Entry, Journal
 
 DEFAULT_BATCH_SECONDS = 5.0
@@ -87,6 +88,7 @@ class Loader:
             if pipeline.has_pending_data:
                 pipeline.run()  # a package an earlier crash or failure left: its entries are pending
             run_writer(pipeline, self.make_source(entries))
+            purge_deleted(pipeline)  # a lead a pull loaded after this batch's deletions: gone again
         self.journal.mark_done([entry.key for entry in entries])
         deletions = sum(entry.action == "DELETED" for entry in entries)
         self.loaded += len(entries)

@@ -32,6 +32,15 @@ class _Server(uvicorn.Server):
                 f"listening on http://{host}:{port}: webhook {self.path}, health /healthz, metrics /metrics"
             )
 
+    async def shutdown(self, sockets: Any = None) -> None:
+        await super().shutdown(sockets)
+        # uvicorn (0.29 and later) raises SIGINT or SIGTERM again once it has shut down, which
+        # ends the process before the receiver lets its loader finish the batch and closes the
+        # journal (`Service.serve_forever`); the receiver exits by itself, with status 0
+        captured = getattr(self, "_captured_signals", None)
+        if isinstance(captured, list):
+            captured.clear()
+
     def address(self) -> Any:
         return next(s for server in self.servers for s in server.sockets).getsockname()[:2]
 

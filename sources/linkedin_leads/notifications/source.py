@@ -16,7 +16,6 @@ import copy
 import json
 import time
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import dlt
@@ -25,9 +24,9 @@ from dlt.sources import DltResource
 
 from ..api.client import LinkedInClient
 from ..api.credentials import LinkedInCredentials
-from ..api.urns import parse_urn
 from ..config.checks import check_test_leads, checked_client
 from ..config.keys import check_keys
+from ..reading.by_id import LeadFetcher, lead_rows
 from ..reading.resources import TEST_LEAD_FILTER
 from ..reading.shared import (
     active_pipeline,
@@ -38,12 +37,10 @@ from ..reading.shared import (
 from ..settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, HARD_DELETE_HINT
 from ..tables.deletions import child_keys, deleted_lead_ids, tombstones
 from ..tables.forms import FormCatalog
-from ..tables.lead_tables import LeadTableBuilder, UrnIds
+from ..tables.lead_tables import UrnIds
 from ..tables.names import EntityNames
-from ..tables.pages import page_tables
 from ..tables.questions import QuestionColumns
 from .journal import Entry
-from .leads import LeadFetcher
 
 DELETED = "DELETED"
 
@@ -153,17 +150,7 @@ def notified_rows(
     ids: UrnIds = {None: None}
     names = EntityNames()
     for (kind, urn, lead_type), group in groups.items():
-        parsed = parse_urn(urn)
-        if parsed is None:
-            continue
-        finder = [("q", "owner"), ("owner", {kind: urn}), ("leadType", {"leadType": lead_type})]
-        names.look_up(client.get_entity, urn, group)
-        builder = LeadTableBuilder(
-            catalog, parsed[0], parsed[1], partial(client.form_version, finder), ids, names
-        )
-        built = page_tables(builder, group, limited)
-        if built is not None:
-            yield from built[0]
+        yield from lead_rows(client, catalog, {kind: urn}, lead_type, group, limited, ids, names)
     # the names given here, where the pull and the other writers read them
     yield from question_column_rows(catalog.columns.take_new(), writer_name())
     dlt.current.resource_metrics().update(

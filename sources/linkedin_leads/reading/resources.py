@@ -31,18 +31,23 @@ from ..api.restli import QueryParams, Raw
 from ..config.checks import TestLeads
 from ..config.owners import LeadTypesSetting, Owner, discovered_owners
 from ..settings import LEAD_FIELDS, LEAD_FORM_RESPONSES_PATH, LEAD_FORMS_PATH, RETENTION_DAYS
-from ..tables.deletions import deleted_lead_ids
 from ..tables.forms import FormCatalog, lead_form_row
 from ..tables.lead_tables import LeadTableBuilder
 from ..tables.pages import PageBatches, look_up_forms, page_tables, resolve_forms
 from ..tables.records import decode_lead_rows, form_version_urns
 from ..tables.values import from_epoch_ms, to_epoch_ms
 from .concurrency import StreamPool, fan_in, system_memory_pool
+from .deletion_check import CheckSettings, check_deletions, check_window, outcome_tables, recorded_deletions
 from .discovery import discover_accounts, discover_organizations
 from .progress import PairProgress, Slice, estimate, plan
 from .relabel import pending_since, read_again
 from .runs import THROTTLED, Run, SliceEnd, iso
-from .shared import active_pipeline, question_column_rows, shared_question_columns, writer_name
+from .shared import (
+    active_pipeline,
+    question_column_rows,
+    shared_question_columns,
+    writer_name,
+)
 
 TEST_LEAD_FILTER: Dict[TestLeads, Optional[bool]] = {"include": None, "exclude": False, "only": True}
 """``test_leads`` -> LinkedIn's ``limitedToTestLeads`` (None: the parameter is not sent)."""
@@ -127,6 +132,7 @@ class Window:
     start: int
     end: int
     lookback_ms: int
+    now: int
 
 
 def requested_window(incremental: Optional[Incremental[Any]], start_date: pendulum.DateTime) -> Window:
@@ -143,6 +149,7 @@ def requested_window(incremental: Optional[Incremental[Any]], start_date: pendul
         to_epoch_ms(start or start_date),
         to_epoch_ms(min(end, now) if end else now),
         int(lag * 1000),
+        to_epoch_ms(now),
     )
 
 
@@ -154,8 +161,10 @@ def read_leads(
     test_leads: TestLeads,
     concurrency: int,
     skip_inaccessible_owners: bool,
+    deletion: CheckSettings,
 ) -> Iterator[TDataItem]:
-    """The leads of every (owner, lead type), read as time slices, concurrently.
+    """The leads of every (owner, lead type), read as time slices, concurrently; first the
+    deletion check, if due (``deletion_check``).
 
     The tables go to dlt as they are read; the progress of each pair is written into the
     resource state as its slices end, and the run's outcome into the extract metrics.
@@ -190,19 +199,27 @@ def read_leads(
         # incremental, given with apply_hints, gets the same)
         incremental.primary_key = cast(Any, ())  # dlt's setter is typed `str`; () means none
     again = pending_since(catalog, by_urn)  # leads to load again with their version's labels
-    if incremental is not None and (slices or again is not None):
+    pipeline = active_pipeline()
+    limited = TEST_LEAD_FILTER[test_leads]
+    known_deleted = recorded_deletions(pipeline)
+    # before the reads: the leads it finds deleted join those the run skips
+    bounds = check_window(window.now, deletion.days, window.lookback_ms, window.start, window.end)
+    checks = state.setdefault("deletion_checks", {})
+    check = check_deletions(client, pipeline, by_urn, pairs, bounds, limited, deletion, checks, known_deleted)
+    checked = [check.earliest] if check.earliest is not None else []
+    if incremental is not None and (slices or again is not None or checked):
         # dlt's incremental drops rows before its start value (the newest lead loaded minus the
-        # lag); a pair read from further back (added later, or stopped by a quota), or a lead
-        # loaded again, must pass. Set before the first row is yielded: dlt builds its filter then.
-        starts = [s.start for s in slices] + ([again] if again is not None else [])
+        # lag); a pair read from further back (added later, or stopped by a quota), a lead
+        # loaded again, or a tombstone must pass. Set before the first row is yielded: dlt
+        # builds its filter then.
+        starts = [s.start for s in slices] + ([again] if again is not None else []) + checked
         incremental.start_value = from_epoch_ms(min(starts) - 1)  # as asked, below
     run = Run(by_urn, progress, skip_inaccessible_owners or listed.discovered, workers)
-    pipeline = active_pipeline()
     if pipeline is not None:  # run by a pipeline, not iterated by hand
         run.progress_view(pipeline.collector, slices)
     run.skipped.update(listed.skipped)
-    run.deleted = frozenset(deleted_lead_ids(pipeline))
-    limited = TEST_LEAD_FILTER[test_leads]
+    run.deleted = frozenset((set(known_deleted) - set(check.revoked)) | set(check.confirmed))
+    yield from outcome_tables(client, pipeline, catalog, by_urn, check, limited, run.urn_ids, run.names)
     if again is not None:
         yield from read_again(client, catalog, by_urn, limited, run.deleted, run.names, run.urn_ids)
     reader = partial(read_slice, client=client, catalog=catalog, limited=limited, run=run)
@@ -247,6 +264,7 @@ def read_leads(
             "name_lookups": run.names.lookups,
             "token_expiry_warning": expiry_warning(client.token_expiry(), time.time()),
             "unresolved_form_versions": sorted(catalog.unresolved.stored),
+            "deletions": check.metrics(),
         }
     )
 

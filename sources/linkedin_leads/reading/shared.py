@@ -22,8 +22,10 @@ writer reads it and none overwrites what another wrote:
   state.
 
 On DuckDB one process at a time may open the file: each writer holds ``destination_lock`` for
-as long as it has the file open (the pull for its whole run, the receiver for each batch), and
-waits for the other, up to ``destination_lock_timeout`` seconds. Warehouses take concurrent
+as long as it has the file open, and waits for the other, up to ``destination_lock_timeout``
+seconds each time: the receiver for each batch; the pull for its state sync, each read of the
+dataset during its extract (``reading_dataset``) and its load, never while it reads LinkedIn
+(``commands/run.py``). Warehouses take concurrent
 sessions: there the lock does nothing. The receiver's journal is a file of its own: it never
 waits for the destination.
 """
@@ -31,6 +33,7 @@ waits for the destination.
 import os
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from typing import IO, Any, Dict, Iterator, List, Mapping, Optional, Tuple
@@ -50,6 +53,11 @@ from ..settings import DEFAULT_LOCK_TIMEOUT, QUESTION_COLUMNS_TABLE
 
 if sys.platform != "win32":  # not on Windows: there the lock does nothing
     import fcntl
+
+_held: Dict[str, Tuple[int, int]] = {}
+"""DuckDB files this process holds: path -> (holding thread, depth), so that a hold within a hold
+(a read of the dataset during a load) goes through instead of waiting for itself."""
+_held_lock = threading.Lock()
 
 SOURCE_STATE_KEYS = ("question_columns", "form_versions")
 """What a receiver from before "one state per writer" inherits from the state it shared with the pull."""
@@ -72,7 +80,7 @@ def shared_question_columns(pipeline: Optional[Any]) -> Dict[str, str]:
     if pipeline is None or pipeline.destination is None:
         return {}
     try:
-        with pipeline.sql_client() as client:
+        with reading_dataset(pipeline), pipeline.sql_client() as client:
             table = client.make_qualified_table_name(QUESTION_COLUMNS_TABLE)
             rows = client.execute_sql(f"SELECT question_id, column_name, named_at FROM {table}") or []  # noqa: S608
     except DatabaseUndefinedRelation:
@@ -191,8 +199,9 @@ SCHEMA_UPDATE_ATTEMPTS = 4
 """Loads tried when writers racing to create the same table or column make the update fail."""
 
 
-def run_writer(pipeline: Any, data: Any = None) -> Any:
-    """``pipeline.run(data)``, its load tried again when another writer changed the tables first.
+def run_writer(pipeline: Any, data: Any = None, load_only: bool = False) -> Any:
+    """``pipeline.run(data)`` (or ``pipeline.load()``: ``load_only``, for a package extracted and
+    normalized step by step), its load tried again when another writer changed the tables first.
 
     Writers that load into one dataset at the same moment (the DAG's owner groups, the pull and
     the receiver on a warehouse) race to create the same tables and columns; the loser's schema
@@ -211,6 +220,8 @@ def run_writer(pipeline: Any, data: Any = None) -> Any:
         reraise=True,
     ):
         with attempt:
+            if load_only:
+                return pipeline.load()
             if first:
                 first = False
                 return pipeline.run(data)
@@ -259,6 +270,7 @@ def destination_lock(pipeline: Any, writer: str, timeout: float = DEFAULT_LOCK_T
 
     ``writer`` names this process in the lock file, for the error another writer gives when it
     waited ``timeout`` seconds in vain. Does nothing on other destinations and on Windows (no ``fcntl``).
+    A thread that holds the file already goes through (a read of the dataset within a load).
 
     Raises:
         LinkedInLeadsError: If another writer held the file for ``timeout`` seconds.
@@ -267,9 +279,26 @@ def destination_lock(pipeline: Any, writer: str, timeout: float = DEFAULT_LOCK_T
     if path is None or sys.platform == "win32":
         yield
         return
+    me = threading.get_ident()
+    with _held_lock:
+        holder = _held.get(path)
+        if holder is not None and holder[0] == me:  # held already by this thread: a read within a load
+            _held[path] = (me, holder[1] + 1)
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield
+        finally:
+            with _held_lock:
+                _held[path] = (me, _held[path][1] - 1)
+        return
     lock_path = f"{path}.lock"
     with open(lock_path, "a+", encoding="utf-8") as handle:
         _acquire(handle, lock_path, path, timeout)
+        with _held_lock:
+            _held[path] = (me, 1)
         try:
             handle.seek(0)
             handle.truncate()
@@ -277,7 +306,24 @@ def destination_lock(pipeline: Any, writer: str, timeout: float = DEFAULT_LOCK_T
             handle.flush()
             yield
         finally:
+            with _held_lock:
+                del _held[path]
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def reading_dataset(pipeline: Optional[Any]) -> Iterator[None]:
+    """A short hold of a DuckDB destination for a read during the extract (question names,
+    deleted leads, the deletion check): the pull does not hold the file while it extracts.
+
+    Raises:
+        LinkedInLeadsError: If another writer held the file for ``destination_lock_timeout`` seconds.
+    """
+    if pipeline is None or pipeline.destination is None:
+        yield
+        return
+    with destination_lock(pipeline, f"{pipeline.pipeline_name} (reading the dataset)", lock_timeout()):
+        yield
 
 
 def _acquire(handle: IO[str], lock_path: str, path: str, timeout: float) -> None:

@@ -1,4 +1,5 @@
-"""Leads read by id, for notifications: BATCH_GET where LinkedIn serves it, else GET by id.
+"""Leads read by id (the receiver's notified leads, a lead whose deletion the pull revokes):
+BATCH_GET where LinkedIn serves it, else GET by id; and their rows, as the pull builds them.
 
 ``GET /rest/leadFormResponses/{id}`` is documented (LinkedIn's Postman collection).
 ``GET /rest/leadFormResponses?ids=List(...)`` (BATCH_GET) is listed in LinkedIn's docs with its
@@ -8,15 +9,22 @@ every batch, so the refusal is remembered per API base URL for the process, not 
 """
 
 import threading
-from typing import Dict, List, Sequence, Set
+from functools import partial
+from typing import Dict, Iterator, List, Optional, Sequence, Set
 from urllib.parse import quote
 
 from dlt.common import logger
+from dlt.common.typing import TDataItem
 
 from ..api.client import LinkedInClient
 from ..api.exceptions import LinkedInAPIError
 from ..api.restli import Raw
+from ..api.urns import parse_urn
 from ..settings import BATCH_GET_SIZE, LEAD_FIELDS, LEAD_FORM_RESPONSES_PATH
+from ..tables.forms import FormCatalog
+from ..tables.lead_tables import LeadTableBuilder, UrnIds
+from ..tables.names import EntityNames
+from ..tables.pages import page_tables
 from ..tables.records import Lead, decode_leads
 
 BATCH_REFUSED = (400, 404, 405, 501)
@@ -74,3 +82,28 @@ class LeadFetcher:
             raise
         leads = decode_leads([body])
         return leads[0] if leads else None
+
+
+def lead_rows(
+    client: LinkedInClient,
+    catalog: FormCatalog,
+    owner: Dict[str, str],
+    lead_type: str,
+    leads: List[Lead],
+    limited: Optional[bool],
+    urn_ids: UrnIds,
+    names: EntityNames,
+) -> Iterator[TDataItem]:
+    """The tables of leads read by id, all of one owner (LinkedIn's union, e.g.
+    ``{"sponsoredAccount": "urn:li:sponsoredAccount:1"}``) and lead type, as the pull builds them."""
+    kind, urn = next(iter(owner.items()))
+    parsed = parse_urn(urn)
+    if parsed is None or not leads:
+        return
+    finder = [("q", "owner"), ("owner", {kind: urn}), ("leadType", {"leadType": lead_type})]
+    names.look_up(client.get_entity, urn, leads)
+    fetch = partial(client.form_version, finder)
+    builder = LeadTableBuilder(catalog, parsed[0], parsed[1], fetch, urn_ids, names)
+    built = page_tables(builder, leads, limited)
+    if built is not None:
+        yield from built[0]
