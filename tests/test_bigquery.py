@@ -177,3 +177,22 @@ def test_full_and_incremental_load_into_bigquery(
         " WHERE option_labels IS NOT NULL LIMIT 1",
     )
     assert labels and labels[0][0].startswith("[")
+    # the deletion check on BigQuery: its query of the window, its tombstones, its purge
+    gone = sorted(
+        (x for x in emulator.visible_leads() if NOW_MS - 20 * DAY_MS < x.submitted_at < NOW_MS - 2 * DAY_MS),
+        key=lambda x: x.id,
+    )[:2]
+    assert len(gone) == 2
+    for lead in gone:
+        emulator.notifications.delete_lead(lead, notify=False)
+    pipeline.run(make_source(emulator, lookback_hours=0, deletion_check_every_hours=0))
+    left = {r[0] for r in sql(pipeline, f"SELECT id FROM {table}")}
+    assert left == {x.id for x in emulator.visible_leads()} - {x.id for x in gone}
+    recorded = sql(pipeline, f"SELECT id, found_by FROM `{PROJECT}.linkedin.lead_form_responses_deleted`")
+    assert sorted(recorded) == sorted((x.id, "pull") for x in gone)
+    orphans = sql(
+        pipeline,
+        f"SELECT count(*) FROM `{PROJECT}.linkedin.lead_form_responses__answers`"
+        f" WHERE lead_id IN ('{gone[0].id}', '{gone[1].id}')",
+    )
+    assert orphans == [(0,)]

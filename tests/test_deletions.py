@@ -240,3 +240,44 @@ def test_leads_ageing_out_of_retention_are_never_deleted(make_pipeline: Callable
         pipeline.run(make_source(emulator, deletion_check_days=60, deletion_check_every_hours=0))
         assert set(ids_of(pipeline)) == before
         assert "lead_form_responses_deleted" not in pipeline.default_schema.tables  # no tombstone ever
+
+
+@pytest.mark.parametrize("max_offset", [None, 60])
+def test_the_check_pages_and_slices_as_the_pull_does(
+    make_pipeline: Callable[..., dlt.Pipeline], max_offset: Any
+) -> None:
+    """Small pages (short ones among them): the window is cut in slices of ten pages of the
+    destination's leads, within the budget; and where LinkedIn refuses deep offsets, a slice is
+    halved until it pages, and the check still finds exactly the deleted leads."""
+    with LinkedInEmulator(deletion_data(), max_offset=max_offset) as emulator:
+        pipeline = run_once(make_pipeline, emulator, page_size=10)
+        gone = spread(aged(emulator, 2, 28), 5)
+        for lead in gone:
+            emulator.notifications.delete_lead(lead, notify=False)
+        start, end = NOW_MS - 30 * DAY_MS, NOW_MS - LOOKBACK_MS
+        times: Dict[Tuple[int, str], List[int]] = {}
+        for lead in emulator.visible_leads():
+            if start <= lead.submitted_at < end:
+                times.setdefault((lead.owner_id, lead.lead_type), []).append(lead.submitted_at)
+        emulator.reset_log()
+        pipeline.run(make_source(emulator, page_size=10, deletion_check_every_hours=0))
+        assert_exactly(pipeline, emulator, {x.id for x in gone})
+        if max_offset is None:
+            allowed = sum(budget(len(t), len(slices(t, start, end, 100)), 0, 10) for t in times.values())
+            assert max(len(t) for t in times.values()) > 100  # some pair is cut in slices
+            assert listing_calls(emulator) <= allowed
+        else:  # LinkedIn did refuse the check's deep offsets
+            assert any(r.status == 400 and DELETION_CHECK_FIELDS in r.query for r in emulator.requests)
+
+
+def test_rows_recorded_before_found_by_existed_read_as_notifications(
+    make_pipeline: Callable[..., dlt.Pipeline],
+) -> None:
+    """A ``lead_form_responses_deleted`` written by an earlier version (no ``found_by``): LinkedIn's
+    word, never revoked."""
+    from linkedin_leads.tables.deletions import deleted_leads
+
+    pipeline = make_pipeline()
+    old = [{"id": "8100001", "occurred_at": "2026-11-01T00:00:00Z", "deleted_at": "2026-11-01T00:00:01Z"}]
+    pipeline.run(old, table_name="lead_form_responses_deleted")
+    assert deleted_leads(pipeline) == {"8100001": "notification"}

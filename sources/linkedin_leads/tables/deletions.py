@@ -22,7 +22,7 @@ import dlt
 import pyarrow as pa
 from dlt.common import logger, pendulum
 from dlt.common.typing import TDataItem
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.destinations.exceptions import DatabaseTerminalException, DatabaseUndefinedRelation
 
 from ..settings import (
     ANSWERS_TABLE,
@@ -177,19 +177,18 @@ def deleted_leads(pipeline: Optional[Any]) -> Dict[str, str]:
     if pipeline is None or pipeline.destination is None:
         return {}
     try:
-        with pipeline.sql_client() as client:
-            table = client.make_qualified_table_name(DELETED_TABLE)
-            with client.execute_query(f"SELECT * FROM {table}") as cursor:  # noqa: S608  # a qualified name
-                names = [str(column[0]) for column in cursor.description]
-                rows = cursor.fetchall() or []
+        rows = _deleted_rows(pipeline, "id, found_by")
     except DatabaseUndefinedRelation:
         return {}
-    by = names.index("found_by") if "found_by" in names else None
-    key = names.index("id")
-    return {
-        str(r[key]): str(r[by] or FOUND_BY_NOTIFICATION) if by is not None else FOUND_BY_NOTIFICATION
-        for r in rows
-    }
+    except DatabaseTerminalException:  # a table written before it had `found_by`
+        rows = [(row[0], None) for row in _deleted_rows(pipeline, "id")]
+    return {str(lead_id): str(found_by or FOUND_BY_NOTIFICATION) for lead_id, found_by in rows}
+
+
+def _deleted_rows(pipeline: Any, columns: str) -> List[Tuple[Any, ...]]:
+    with pipeline.sql_client() as client:
+        table = client.make_qualified_table_name(DELETED_TABLE)
+        return [tuple(row) for row in client.execute_sql(f"SELECT {columns} FROM {table}") or []]  # noqa: S608
 
 
 def purge_deleted(pipeline: Optional[Any]) -> int:
