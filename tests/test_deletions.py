@@ -281,3 +281,28 @@ def test_rows_recorded_before_found_by_existed_read_as_notifications(
     old = [{"id": "8100001", "occurred_at": "2026-11-01T00:00:00Z", "deleted_at": "2026-11-01T00:00:01Z"}]
     pipeline.run(old, table_name="lead_form_responses_deleted")
     assert deleted_leads(pipeline) == {"8100001": "notification"}
+
+
+def test_a_check_stopped_by_the_quota_keeps_what_it_confirmed_and_the_next_run_goes_on(
+    make_pipeline: Callable[..., dlt.Pipeline], deleting: LinkedInEmulator
+) -> None:
+    emulator = deleting
+    pipeline = run_once(make_pipeline, emulator)
+    gone = spread(aged(emulator, 2, 20), 3, per_pair=1)
+    for lead in gone:
+        emulator.notifications.delete_lead(lead, notify=False)
+    # the first pair's control GET and its candidate's pass, then the daily quota
+    quota = emulator.inject(
+        Fault(path="/rest/leadFormResponses/", status=429, body=DAILY_QUOTA_BODY, times=10**6, after=2)
+    )
+    pipeline.run(make_source(emulator, deletion_check_every_hours=0))
+    removed = {x.id for x in gone} - set(ids_of(pipeline))
+    assert len(removed) == 1 and set(tombstoned(pipeline)) == removed
+    deletions = lead_metrics(pipeline)["deletions"]
+    assert deletions["found"] == 1 and deletions["pairs_skipped"]
+
+    quota.times = 0  # a new day: the pairs not checked are due, the ones checked are not
+    emulator.reset_log()
+    pipeline.run(make_source(emulator))
+    assert_exactly(pipeline, emulator, {x.id for x in gone})
+    assert lead_metrics(pipeline)["deletions"]["found"] == 2

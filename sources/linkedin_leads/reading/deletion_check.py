@@ -195,7 +195,7 @@ def check_deletions(
         return outcome
     with reading_dataset(pipeline):
         in_destination = leads_in_window(pipeline, window[0], window[1], limited)
-    for pair in due:
+    for number, pair in enumerate(due):
         owner = owners[pair[0]]
         known = in_destination.get((owner.kind, owner.id, pair[1]), {})
         if not known and FOUND_BY_PULL not in known_deleted.values():
@@ -215,16 +215,19 @@ def check_deletions(
                 if stopped is not None:
                     raise stopped
         except LinkedInAPIError as exc:
-            outcome.skipped.append(
-                {"owner": pair[0], "lead_type": pair[1], "reason": f"{exc.status} {exc.message}"}
-            )
+            # not checked: due again at the next run, whenever it was last checked
+            not_checked = due[number:] if exc.status == 429 else [pair]  # a quota: the others too
+            for urn, lead_type in not_checked:
+                (checked_at.get(urn) or {}).pop(lead_type, None)
+                reason = f"{exc.status} {exc.message}" if (urn, lead_type) == pair else "LinkedIn's quota"
+                outcome.skipped.append({"owner": urn, "lead_type": lead_type, "reason": reason})
             logger.warning(
                 f"The deletion check of {pair[0]} ({pair[1]}) was skipped: LinkedIn answered {exc.status} "
                 f"({exc.message}). Only leads it confirmed deleted before are removed; the next run "
                 "checks it again."
             )
             if exc.status == 429:
-                break  # a quota: the other pairs would be refused too
+                break
             continue
         outcome.revoked.update(revoked)
         outcome.checked.append(pair)
