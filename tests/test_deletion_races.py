@@ -10,7 +10,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Set, Tuple
@@ -26,9 +25,17 @@ from linkedin_leads.reading import deletion_check, resources
 from linkedin_leads.settings import RECEIVER_SUFFIX
 
 from .conftest import NOW_MS, access_token, make_source, sql
-from .test_deletions import DAY_MS, aged, assert_exactly, deletion_data, spread, tombstoned
+from .test_deletions import (
+    DAY_MS,
+    aged,
+    assert_exactly,
+    deleted_unnotified,
+    deletion_data,
+    spread,
+    tombstoned,
+)
 from .test_notifications import free_port, pipeline_at, start_service, subscribe_all, wait_loaded
-from .test_writers import reader, script_env, start_receiver
+from .test_writers import pushing, reader, script_env, start_receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,10 +92,7 @@ def pulled_then_deleted(
     """A pull's first run, then ``count`` leads of 2 to 20 days ago deleted on LinkedIn, unnotified."""
     pipeline = pipeline_at(tmp_path, "pull")
     load(pipeline, make_source(emulator))
-    gone = spread(aged(emulator, 2, 20), count, per_pair=1)
-    for lead in gone:
-        emulator.notifications.delete_lead(lead, notify=False)
-    return pipeline, gone
+    return pipeline, deleted_unnotified(emulator, count)
 
 
 def test_a_deleted_notification_between_the_pulls_extract_and_load_is_not_undone(
@@ -209,40 +213,21 @@ def test_pushed_leads_land_while_the_pull_reads_linkedin(tmp_path: Path) -> None
     with LinkedInEmulator(data, allow_http_webhooks=True, latency=0.15) as emulator:
         port = free_port()
         receiver = start_receiver(emulator, tmp_path, port)
-        stop = threading.Event()
-        sent: List[Lead] = []
-
-        def push() -> None:
-            rng = random.Random(8)
-            forms = sorted(emulator.data.forms)
-            while not stop.is_set():
-                lead = emulator.data.make_lead(
-                    forms[len(sent) % len(forms)], int(time.time() * 1000) - 500, rng
-                )
-                emulator.add_leads([lead])
-                assert emulator.notifications.notify(lead) == [200]
-                sent.append(lead)
-                stop.wait(0.3)
-
-        pusher = threading.Thread(target=push, daemon=True)
         env = {**script_env(emulator), "SOURCES__LINKEDIN_LEADS__PAGE_SIZE": "100"}
         env["SOURCES__LINKEDIN_LEADS__CONCURRENCY"] = "2"
         try:
             subscribe_all(emulator, f"http://127.0.0.1:{port}/linkedin/lead-notifications")
-            pusher.start()
-            pull = subprocess.run(
-                [sys.executable, str(ROOT / "linkedin_leads_pipeline.py")],
-                env=env,
-                cwd=tmp_path,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            stop.set()
-            pusher.join()
+            with pushing(emulator, every=0.3, seed=8) as pushed:
+                pull = subprocess.run(
+                    [sys.executable, str(ROOT / "linkedin_leads_pipeline.py")],
+                    env=env,
+                    cwd=tmp_path,
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                )
             wait_loaded(tmp_path / "journal.sqlite")
         finally:
-            stop.set()
             receiver.send_signal(signal.SIGTERM)
             receiver.wait(timeout=60)
     assert pull.returncode == 0, pull.stderr[-3000:]
@@ -262,4 +247,4 @@ def test_pushed_leads_land_while_the_pull_reads_linkedin(tmp_path: Path) -> None
     pipeline = reader(tmp_path)
     ids = [r[0] for r in sql(pipeline, "SELECT id FROM lead_form_responses")]
     assert len(ids) == len(set(ids))  # every lead once: those the pull read, those pushed
-    assert set(ids) == {x.id for x in emulator.visible_leads()} and {x.id for x in sent} <= set(ids)
+    assert set(ids) == {x.id for x in emulator.visible_leads()} and {x.id for x in pushed.leads} <= set(ids)

@@ -52,6 +52,17 @@ def spread(leads: List[Lead], count: int, per_pair: int = 2) -> List[Lead]:
     return chosen
 
 
+def deleted_unnotified(
+    emulator: LinkedInEmulator, count: int, per_pair: int = 1, days: Tuple[float, float] = (2, 20)
+) -> List[Lead]:
+    """``count`` leads submitted ``days`` ago (at most ``per_pair`` of each owner and lead type),
+    deleted on LinkedIn without a notification: only the pull's check can find them."""
+    gone = spread(aged(emulator, *days), count, per_pair)
+    for lead in gone:
+        emulator.notifications.delete_lead(lead, notify=False)
+    return gone
+
+
 def ids_of(pipeline: dlt.Pipeline, table: str = "lead_form_responses", key: str = "id") -> List[str]:
     return [str(r[0]) for r in sql(pipeline, f"SELECT {key} FROM {table}")]
 
@@ -121,10 +132,8 @@ def test_leads_deleted_in_the_window_leave_and_older_ones_stay(
     else:
         pipeline = run_once(make_pipeline, emulator)
     assert listing_calls(emulator) == 0  # nothing in the destination yet: nothing to compare
-    recent = spread(aged(emulator, 2, 20), 8)
-    old = spread(aged(emulator, 35, 110), 6)
-    for lead in recent + old:
-        emulator.notifications.delete_lead(lead, notify=False)
+    recent = deleted_unnotified(emulator, 8, per_pair=2)
+    deleted_unnotified(emulator, 6, per_pair=2, days=(35, 110))  # older than the window
     in_window = pair_counts(emulator, NOW_MS - 30 * DAY_MS, NOW_MS - LOOKBACK_MS, set())
     emulator.reset_log()
 
@@ -188,9 +197,7 @@ def test_nothing_is_deleted_on_a_doubtful_answer(
 ) -> None:
     emulator = deleting
     pipeline = run_once(make_pipeline, emulator)
-    gone = spread(aged(emulator, 2, 20), 3, per_pair=1)
-    for lead in gone:
-        emulator.notifications.delete_lead(lead, notify=False)
+    gone = deleted_unnotified(emulator, 3)
     kept = {x.id for x in gone}
     if case == "restricted_api":  # LinkedIn's 404 for a restricted API, on every GET
         emulator.inject(Fault(path="/rest/leadFormResponses/", status=404, body=NOT_FOUND, times=10**6))
@@ -251,9 +258,7 @@ def test_the_check_pages_and_slices_as_the_pull_does(
     halved until it pages, and the check still finds exactly the deleted leads."""
     with LinkedInEmulator(deletion_data(), max_offset=max_offset) as emulator:
         pipeline = run_once(make_pipeline, emulator, page_size=10)
-        gone = spread(aged(emulator, 2, 28), 5)
-        for lead in gone:
-            emulator.notifications.delete_lead(lead, notify=False)
+        gone = deleted_unnotified(emulator, 5, per_pair=2, days=(2, 28))
         start, end = NOW_MS - 30 * DAY_MS, NOW_MS - LOOKBACK_MS
         times: Dict[Tuple[int, str], List[int]] = {}
         for lead in emulator.visible_leads():
@@ -288,9 +293,7 @@ def test_a_check_stopped_by_the_quota_keeps_what_it_confirmed_and_the_next_run_g
 ) -> None:
     emulator = deleting
     pipeline = run_once(make_pipeline, emulator)
-    gone = spread(aged(emulator, 2, 20), 3, per_pair=1)
-    for lead in gone:
-        emulator.notifications.delete_lead(lead, notify=False)
+    gone = deleted_unnotified(emulator, 3)
     # the first pair's control GET and its candidate's pass, then the daily quota
     quota = emulator.inject(
         Fault(path="/rest/leadFormResponses/", status=429, body=DAILY_QUOTA_BODY, times=10**6, after=2)

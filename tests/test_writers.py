@@ -12,8 +12,10 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import dlt
 import pytest
@@ -236,33 +238,12 @@ def test_eight_pulls_beside_a_loading_receiver_on_one_duckdb_file(
     emulator = busy_emulator
     port = free_port()
     receiver = start_receiver(emulator, tmp_path, port)
-    stop = threading.Event()
-    sent: List[str] = []
-    answers: List[float] = []
-    """Seconds LinkedIn waited for each answer of the receiver."""
-
-    def notify_new_leads() -> None:  # new leads arriving all the while, notified
-        rng = random.Random(90210)
-        forms = sorted(emulator.data.forms)
-        while not stop.is_set():
-            lead = emulator.data.make_lead(forms[len(sent) % len(forms)], int(time.time() * 1000) - 500, rng)
-            emulator.add_leads([lead])
-            asked = time.monotonic()
-            assert emulator.notifications.notify(lead) == [200]
-            answers.append(time.monotonic() - asked)
-            sent.append(lead.id)
-            time.sleep(0.05)
-
     try:
         subscribe_all(emulator, f"http://127.0.0.1:{port}/linkedin/lead-notifications")
-        notifier = threading.Thread(target=notify_new_leads, daemon=True)
-        notifier.start()
-        results = [run_script(emulator, tmp_path) for _ in range(8)]
-        stop.set()
-        notifier.join()
+        with pushing(emulator, every=0.05, seed=90210) as pushed:
+            results = [run_script(emulator, tmp_path) for _ in range(8)]
         wait_loaded(tmp_path / "journal.sqlite")
     finally:
-        stop.set()
         receiver.send_signal(signal.SIGTERM)
         receiver.wait(timeout=60)
     assert receiver.returncode == 0  # stopped by SIGTERM: its batch finished, then exit 0
@@ -271,8 +252,8 @@ def test_eight_pulls_beside_a_loading_receiver_on_one_duckdb_file(
         assert "Could not set lock" not in result.stderr
     log = (tmp_path / "receiver.log").read_text()
     assert "Loading lead notifications failed" not in log and "Could not set lock" not in log, log[-3000:]
-    assert len(sent) > 20
-    assert max(answers) < 3.0  # journaling never waits for the destination the pulls hold
+    assert len(pushed.leads) > 20
+    assert max(pushed.answers) < 3.0  # journaling never waits for the destination the pulls hold
     pipeline = reader(tmp_path)
     # every lead once: the notified ones, and those only the pulls read
     ids = [r[0] for r in sql(pipeline, "SELECT id FROM lead_form_responses")]
@@ -281,6 +262,45 @@ def test_eight_pulls_beside_a_loading_receiver_on_one_duckdb_file(
         pipeline, "SELECT count(*), count(DISTINCT (lead_id, question_id)) FROM lead_form_responses__answers"
     )
     assert answer_rows[0][0] == answer_rows[0][1]
+
+
+@dataclass
+class Pushed:
+    """The leads ``pushing`` made and notified, and how long LinkedIn waited for each answer."""
+
+    leads: List[Lead] = field(default_factory=list)
+    answers: List[float] = field(default_factory=list)
+    """Seconds LinkedIn waited for each answer of the receiver."""
+
+
+@contextmanager
+def pushing(emulator: LinkedInEmulator, every: float, seed: int) -> Iterator[Pushed]:
+    """New leads arriving all the while the block runs, each notified to the subscribed receiver
+    (one every ``every`` seconds); stopped and joined when the block ends."""
+    pushed = Pushed()
+    stop = threading.Event()
+
+    def push() -> None:
+        rng = random.Random(seed)
+        forms = sorted(emulator.data.forms)
+        while not stop.is_set():
+            lead = emulator.data.make_lead(
+                forms[len(pushed.leads) % len(forms)], int(time.time() * 1000) - 500, rng
+            )
+            emulator.add_leads([lead])
+            asked = time.monotonic()
+            assert emulator.notifications.notify(lead) == [200]
+            pushed.answers.append(time.monotonic() - asked)
+            pushed.leads.append(lead)
+            stop.wait(every)
+
+    thread = threading.Thread(target=push, daemon=True)
+    thread.start()
+    try:
+        yield pushed
+    finally:
+        stop.set()
+        thread.join()
 
 
 def reader(tmp_path: Path) -> dlt.Pipeline:
