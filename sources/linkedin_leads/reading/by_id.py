@@ -10,7 +10,7 @@ every batch, so the refusal is remembered per API base URL for the process, not 
 
 import threading
 from functools import partial
-from typing import Dict, Iterator, List, Optional, Sequence, Set
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set
 from urllib.parse import quote
 
 from dlt.common import logger
@@ -73,15 +73,23 @@ class LeadFetcher:
 
     def _one(self, lead_id: str) -> "Lead | None":
         try:
-            body = self.client.get(
-                f"{LEAD_FORM_RESPONSES_PATH}/{quote(lead_id, safe='')}", [("fields", Raw(LEAD_FIELDS))]
-            )
+            body = lead_by_id(self.client, lead_id)
         except LinkedInAPIError as exc:
             if exc.status == 404:
                 return None
             raise
         leads = decode_leads([body])
         return leads[0] if leads else None
+
+
+def lead_by_id(client: LinkedInClient, lead_id: str, fields: str = LEAD_FIELDS) -> Dict[str, Any]:
+    """``GET leadFormResponses/{id}`` with the ``fields`` projection, as JSON.
+
+    Raises:
+        LinkedInAPIError: For an error status; 404 for a lead LinkedIn does not have (or, per
+            LinkedIn, a restricted API).
+    """
+    return client.get(f"{LEAD_FORM_RESPONSES_PATH}/{quote(lead_id, safe='')}", [("fields", Raw(fields))])
 
 
 def lead_rows(

@@ -25,7 +25,6 @@ import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Mapping, MutableMapping, Optional, Tuple
-from urllib.parse import quote
 
 from dlt.common import logger
 from dlt.common.typing import TDataItem
@@ -48,7 +47,7 @@ from ..tables.forms import FormCatalog
 from ..tables.lead_tables import UrnIds
 from ..tables.names import EntityNames
 from ..tables.records import Lead
-from .by_id import LeadFetcher, lead_rows
+from .by_id import LeadFetcher, lead_by_id, lead_rows
 from .progress import DAY_MS, PROBE_PAGES
 from .runs import iso
 from .shared import reading_dataset
@@ -301,7 +300,7 @@ def confirm(
     """
     control = min(listed)
     try:
-        _get(client, control)
+        lead_by_id(client, control, DELETION_CHECK_FIELDS)
     except LinkedInAPIError as exc:
         if exc.status == 429:
             return [], exc
@@ -313,7 +312,7 @@ def confirm(
     deleted: List[str] = []
     for lead_id in sorted(candidates):
         try:
-            _get(client, lead_id)
+            lead_by_id(client, lead_id, DELETION_CHECK_FIELDS)
         except LinkedInAPIError as exc:
             if exc.status == 404:
                 deleted.append(lead_id)
@@ -325,12 +324,6 @@ def confirm(
                 f"({exc.status} {exc.message}): it is kept."
             )
     return deleted, None
-
-
-def _get(client: LinkedInClient, lead_id: str) -> None:
-    client.get(
-        f"{LEAD_FORM_RESPONSES_PATH}/{quote(lead_id, safe='')}", [("fields", Raw(DELETION_CHECK_FIELDS))]
-    )
 
 
 def _trip(outcome: CheckOutcome, pair: Pair, listed: int, known: int, missing: int) -> None:
